@@ -1,0 +1,354 @@
+"""Instances: start, load, mutate, save under a row lock plus compare-and-set, and the projections
+of READY human tasks and pending timers that inboxes and the scheduler read."""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock
+from .deploy import SpecCache, candidate_role, latest_version
+from .sandbox import RestrictedScriptEngine, collect_events
+from .tables import HumanTask, Instance, PendingTimer, ProcessVersion, TrailEntry
+
+# Task data carries personal data: keep SpiffWorkflow's debug records out of the logs.
+for _name in ("spiff.task", "spiff.workflow"):
+    logging.getLogger(_name).setLevel(logging.INFO)
+
+log = logging.getLogger(__name__)
+
+
+class EngineError(Exception):
+    status = 400
+
+
+class ConflictError(EngineError):
+    """Someone else changed the same instance or task first; the caller may retry."""
+
+    status = 409
+
+
+class NotFound(EngineError):
+    status = 404
+
+
+class Forbidden(EngineError):
+    status = 403
+
+
+class InvalidForm(EngineError):
+    status = 422
+
+    def __init__(self, errors: Mapping[str, str]):
+        super().__init__("表单校验未通过")
+        self.errors = dict(errors)
+
+
+def _registry():
+    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    return registry
+
+
+SERIALIZER = BpmnWorkflowSerializer(_registry())
+
+
+def to_naive_utc(value: Any) -> datetime | None:
+    """Projected times are naive UTC; diagram variables hold ISO strings or datetimes."""
+    if value in (None, ""):
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+class Listener(Protocol):
+    def __call__(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                 events: list[dict[str, Any]], actor: str) -> None: ...
+
+
+@dataclass
+class Outcome:
+    instance: Instance
+    workflow: BpmnWorkflow
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _props(task: Any) -> dict[str, str]:
+    return task.task_spec.extensions.get("properties", {}) if hasattr(task.task_spec, "extensions") else {}
+
+
+class Runtime:
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None,
+                 form_validator: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+                 listeners: Iterable[Listener] = ()):
+        clock.install()
+        self.script_engine = RestrictedScriptEngine(functions)
+        self.form_validator = form_validator
+        self.listeners = list(listeners)
+        self.specs = SpecCache()
+
+    # ---------------------------------------------------------------- load and save
+    def load(self, session: Session, instance_id: int, skip_locked: bool = False) -> tuple[Instance, BpmnWorkflow]:
+        """Load under a row lock (PostgreSQL; SQLite serialises writers) for a load→check→mutate→save."""
+        row = session.scalar(select(Instance).where(Instance.id == instance_id)
+                             .with_for_update(skip_locked=skip_locked))
+        if row is None:
+            raise NotFound("流程实例不存在或正由他人处理")
+        workflow = SERIALIZER.deserialize_json(row.state)
+        workflow.script_engine = self.script_engine
+        return row, workflow
+
+    @staticmethod
+    def prune(workflow: BpmnWorkflow) -> None:
+        """Drop finished iterations of standard loops: their data is already merged into the loop
+        task, and SpiffWorkflow never prunes, so a 补正 loop would otherwise grow the state by
+        every sub-process and task-data copy of every pass."""
+        for loop in workflow.get_tasks(spec_class=StandardLoopTask):
+            merged = set(loop.internal_data.get("merged", []))
+            for child in loop.children:
+                if str(child.id) in merged and child.state == TaskState.COMPLETED and child.data is not None:
+                    if child.id in workflow.subprocesses:
+                        workflow.delete_subprocess(child)
+                    child.data = {}
+
+    def _save(self, session: Session, row: Instance, workflow: BpmnWorkflow, actor: str,
+              events: list[dict[str, Any]]) -> None:
+        self.prune(workflow)
+        row.state = SERIALIZER.serialize_json(workflow)
+        row.updated_at = clock.utcnow_naive()
+        if workflow.is_completed():
+            row.status, row.completed_at = "completed", row.updated_at
+        try:
+            session.flush()  # the version counter makes this UPDATE a compare-and-set
+        except StaleDataError:
+            raise ConflictError("该办件刚刚被他人处理，请刷新后重试") from None
+        except OperationalError as exc:
+            if "locked" in str(exc).lower():
+                raise ConflictError("该办件正被他人处理，请稍后重试") from None
+            raise
+        self._project_tasks(session, row, workflow)
+        self._project_timers(session, row, workflow)
+        for listener in self.listeners:
+            listener(session, row, workflow, events, actor)
+
+    def trail(self, session: Session, actor: str, action: str, instance_id: int | None = None,
+              task: Any = None, before: str | None = None, after: str | None = None,
+              detail: dict[str, Any] | None = None) -> None:
+        session.add(TrailEntry(
+            actor=actor, action=action, instance_id=instance_id,
+            task_id=str(task.id) if task is not None else None,
+            bpmn_id=task.task_spec.bpmn_id if task is not None else None,
+            task_name=(task.task_spec.bpmn_name or task.task_spec.bpmn_id) if task is not None else None,
+            status_before=before, status_after=after, detail=detail))
+
+    # ---------------------------------------------------------------- projections
+    def _project_tasks(self, session: Session, row: Instance, workflow: BpmnWorkflow) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        existing = {h.task_id: h for h in session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id))}
+        for task_id, human in existing.items():
+            if task_id not in ready:
+                session.delete(human)
+        for task_id, task in ready.items():
+            if task_id in existing:
+                continue
+            props, data = _props(task), task.data
+            assignee = data.get(props["assigneeVar"]) if props.get("assigneeVar") else None
+            session.add(HumanTask(
+                instance_id=row.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, form_key=props["formKey"],
+                candidate_role=candidate_role(task.task_spec),
+                department_id=data.get(props.get("departmentVar", "department_id")),
+                region_code=data.get(props.get("regionVar", "region_code")),
+                assignee=str(assignee) if assignee is not None else None,
+                business_key=row.business_key, title=data.get(props.get("titleVar", "title")),
+                due_at=to_naive_utc(data.get(props["dueVar"])) if props.get("dueVar") else None,
+                remind_at=to_naive_utc(data.get(props["remindVar"])) if props.get("remindVar") else None,
+            ))
+
+    @staticmethod
+    def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, datetime]]:
+        result = {}
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = definition.details(task).value
+            if isinstance(value, dict):  # cycles keep {"next": iso, ...}
+                value = value.get("next")
+            if value:
+                result[str(task.id)] = (task, to_naive_utc(value))
+        return result
+
+    def _project_timers(self, session: Session, row: Instance, workflow: BpmnWorkflow) -> None:
+        waiting = self.waiting_timers(workflow)
+        existing = {t.task_id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.instance_id == row.id))}
+        for task_id, timer in existing.items():
+            if task_id not in waiting:
+                session.delete(timer)
+            elif timer.due_at != waiting[task_id][1]:
+                timer.due_at = waiting[task_id][1]
+        for task_id, (task, due) in waiting.items():
+            if task_id not in existing:
+                session.add(PendingTimer(instance_id=row.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id, due_at=due))
+
+    # ---------------------------------------------------------------- use cases
+    def start(self, session: Session, process_key: str, data: Mapping[str, Any], actor: str,
+              business_key: str | None = None) -> Outcome:
+        version = latest_version(session, process_key)
+        if version is None:
+            raise NotFound(f"流程 {process_key} 尚未部署")
+        return self.start_version(session, version, data, actor, business_key)
+
+    def start_version(self, session: Session, version: ProcessVersion, data: Mapping[str, Any], actor: str,
+                      business_key: str | None = None) -> Outcome:
+        spec, subprocess_specs = self.specs.get(version)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data)
+        with collect_events() as events:
+            workflow.do_engine_steps()
+        row = Instance(process_version_id=version.id, process_key=version.process_key, business_key=business_key,
+                       state="{}", status="running")
+        session.add(row)
+        session.flush()
+        self.trail(session, actor, "start", row.id, after="running",
+                   detail={"process_key": version.process_key, "version": version.version})
+        self._save(session, row, workflow, actor, events)
+        return Outcome(row, workflow, events)
+
+    def human_task(self, session: Session, human_task_id: int) -> HumanTask:
+        human = session.get(HumanTask, human_task_id)
+        if human is None:
+            raise NotFound("待办任务不存在或已被处理")
+        return human
+
+    def claim(self, session: Session, human_task_id: int, actor: str) -> HumanTask:
+        """Atomic: a conditional UPDATE, so of N concurrent claimers exactly one wins."""
+        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.assignee.is_(None))
+                                 .values(assignee=actor).execution_options(synchronize_session=False))
+        human = self.human_task(session, human_task_id)
+        session.refresh(human)
+        if result.rowcount != 1:
+            raise ConflictError("该任务已被他人签收")
+        self.trail(session, actor, "claim", human.instance_id, before="unclaimed", after="claimed",
+                   detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
+        return human
+
+    def unclaim(self, session: Session, human_task_id: int, actor: str) -> HumanTask:
+        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.assignee == actor)
+                                 .values(assignee=None).execution_options(synchronize_session=False))
+        human = self.human_task(session, human_task_id)
+        session.refresh(human)
+        if result.rowcount != 1:
+            raise Forbidden("只有签收人可以退回该任务")
+        self.trail(session, actor, "unclaim", human.instance_id, before="claimed", after="unclaimed",
+                   detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
+        return human
+
+    def complete(self, session: Session, instance_id: int, task_id: str, actor: str, data: Mapping[str, Any],
+                 action: str = "complete") -> Outcome:
+        row, workflow = self.load(session, instance_id)
+        try:
+            task = workflow.get_task_from_id(uuid.UUID(task_id))
+        except Exception:
+            raise NotFound("任务不存在") from None
+        human = session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                       HumanTask.task_id == task_id))
+        # task.run() has no state guard: check READY, manual and the claim here, under the lock.
+        if human is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise ConflictError("该任务已办理或已不在当前环节，请刷新待办列表")
+        if human.assignee != actor:
+            raise Forbidden("请先签收该任务，只有签收人可以办理")
+        values = dict(data)
+        if self.form_validator is not None:
+            values = self.form_validator(human.form_key, values)
+        task.set_data(**values)
+        with collect_events() as events:
+            task.run()
+            workflow.do_engine_steps()
+        self.trail(session, actor, action, instance_id, task, before="READY", after="COMPLETED",
+                   detail={"form_key": human.form_key})
+        self._save(session, row, workflow, actor, events)
+        return Outcome(row, workflow, events)
+
+    def send_message(self, session: Session, instance_id: int, message: str, payload: Mapping[str, Any],
+                     actor: str, action: str) -> Outcome:
+        """Deliver a message to a waiting catch event (e.g. the withdraw boundary on 受理)."""
+        row, workflow = self.load(session, instance_id)
+        waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
+                   if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                   and t.task_spec.event_definition.name == message]
+        if not waiting:
+            raise ConflictError("当前环节不能进行该操作")
+        with collect_events() as events:
+            try:
+                workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, dict(payload)))
+            except WorkflowException:
+                raise ConflictError("当前环节不能进行该操作") from None
+            workflow.do_engine_steps()
+        self.trail(session, actor, action, instance_id, waiting[0], before="WAITING", after="COMPLETED",
+                   detail={"message": message})
+        self._save(session, row, workflow, actor, events)
+        return Outcome(row, workflow, events)
+
+    def can_receive(self, workflow: BpmnWorkflow, message: str) -> bool:
+        return any(isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                   and t.task_spec.event_definition.name == message
+                   for t in workflow.get_tasks(state=TaskState.WAITING))
+
+    def fire_due_timers(self, session: Session, instance_id: int, actor: str = "timer") -> int:
+        """Fire every due timer of one instance; 0 if another process got there first.
+
+        The instance row is locked first (SKIP LOCKED on PostgreSQL), then the due timer rows are
+        deleted: the DELETE finding nothing means someone else fired them, so each fires once.
+        """
+        now = clock.utcnow_naive()
+        try:
+            row, workflow = self.load(session, instance_id, skip_locked=True)
+        except NotFound:
+            return 0
+        gone = session.execute(delete(PendingTimer).where(PendingTimer.instance_id == instance_id,
+                                                          PendingTimer.due_at <= now)
+                               .execution_options(synchronize_session=False)).rowcount
+        if not gone:
+            return 0
+        before = self.waiting_timers(workflow)
+        with collect_events() as events:
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        after = self.waiting_timers(workflow)
+        fired = [task for task_id, (task, _) in before.items() if task_id not in after]
+        for task in fired:
+            self.trail(session, actor, "timer", instance_id, task, before="WAITING", after="FIRED",
+                       detail={"due_at": before[str(task.id)][1].isoformat()})
+        self._save(session, row, workflow, actor, events)
+        return len(fired)
+
+    @staticmethod
+    def due_instances(session: Session, limit: int = 100) -> list[int]:
+        now = clock.utcnow_naive()
+        return list(session.scalars(select(PendingTimer.instance_id).where(PendingTimer.due_at <= now)
+                                    .group_by(PendingTimer.instance_id).limit(limit)))
+
+    @staticmethod
+    def next_due(session: Session) -> datetime | None:
+        return session.scalar(select(PendingTimer.due_at).order_by(PendingTimer.due_at).limit(1))

@@ -1,0 +1,104 @@
+"""Engine tables: definitions (process versions) apart from instances, as SpiffWorkflow keeps
+specs apart from tasks. Times are naive UTC everywhere."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from . import clock
+
+
+class Base(DeclarativeBase):
+    """Shared declarative base: the application's models derive from it too, so one metadata
+    (and one Alembic history) covers engine and application tables."""
+
+
+class ProcessVersion(Base):
+    __tablename__ = "wf_process_version"
+    __table_args__ = (UniqueConstraint("process_key", "content_hash"), UniqueConstraint("process_key", "version"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    bpmn_source: Mapped[str] = mapped_column(Text)
+    dmn_sources: Mapped[list] = mapped_column(JSON, default=list)
+    deployed_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    deployed_by: Mapped[str] = mapped_column(String(100), default="system")
+
+
+class Instance(Base):
+    __tablename__ = "wf_instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("wf_process_version.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|completed|error
+    state: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # Every UPDATE carries "WHERE revision = :loaded" and bumps it: a compare-and-set.
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class HumanTask(Base):
+    """READY manual tasks, projected after every save so inboxes never deserialize workflows."""
+
+    __tablename__ = "wf_human_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_id"),
+        Index("ix_wf_human_task_inbox", "candidate_role", "department_id", "region_code", "assignee"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instance.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    form_key: Mapped[str] = mapped_column(String(100))
+    candidate_role: Mapped[str] = mapped_column(String(50))
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    region_code: Mapped[str | None] = mapped_column(String(12))
+    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PendingTimer(Base):
+    __tablename__ = "wf_timer"
+    __table_args__ = (UniqueConstraint("instance_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instance.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class TrailEntry(Base):
+    """Append-only: every engine and user action, one row."""
+
+    __tablename__ = "wf_trail"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    status_before: Mapped[str | None] = mapped_column(String(30))
+    status_after: Mapped[str | None] = mapped_column(String(30))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
