@@ -7,7 +7,7 @@ so `install()` swaps that name for a subclass whose `now()` reads this clock.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _lock = threading.Lock()
 _offset = timedelta(0)
@@ -15,7 +15,7 @@ _offset = timedelta(0)
 
 def now() -> datetime:
     """Aware UTC now, shifted by the current offset."""
-    return datetime.now(timezone.utc) + _offset
+    return datetime.now(UTC) + _offset
 
 
 def utcnow_naive() -> datetime:
@@ -42,8 +42,8 @@ def advance(delta: timedelta) -> datetime:
 
 def travel_to(moment: datetime) -> None:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    set_offset(moment - datetime.now(timezone.utc))
+        moment = moment.replace(tzinfo=UTC)
+    set_offset(moment - datetime.now(UTC))
 
 
 def reset() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from .sandbox import ExpressionError, compile_expression, compile_script
 from .tables import ProcessVersion, TrailEntry

@@ -6,22 +6,22 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
 
 from . import clock
 from .deploy import SpecCache, candidate_role, latest_version
@@ -77,7 +77,7 @@ def to_naive_utc(value: Any) -> datetime | None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
@@ -91,6 +91,7 @@ class Outcome:
     instance: Instance
     workflow: BpmnWorkflow
     events: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # what the completed task's form set
 
 
 def _props(task: Any) -> dict[str, str]:
@@ -288,7 +289,7 @@ class Runtime:
         self.trail(session, actor, action, instance_id, task, before="READY", after="COMPLETED",
                    detail={"form_key": human.form_key})
         self._save(session, row, workflow, actor, events)
-        return Outcome(row, workflow, events)
+        return Outcome(row, workflow, events, values)
 
     def send_message(self, session: Session, instance_id: int, message: str, payload: Mapping[str, Any],
                      actor: str, action: str) -> Outcome:

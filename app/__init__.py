@@ -1,0 +1,96 @@
+"""投资项目在线审批监管平台 — application factory."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(load_config(overrides))
+    logging.basicConfig(level=logging.INFO)
+    from . import models  # noqa: F401  (register tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    _sqlite_pragmas(app)
+
+    from .web import register
+
+    register(app)
+    _register_cli(app)
+    if app.config["SCHEDULER_ENABLED"]:
+        start_timer_loop(app)
+    return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+
+@contextmanager
+def _scope(app: Flask) -> Iterator[Session]:
+    with app.app_context():
+        try:
+            yield db.session
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+
+
+def start_timer_loop(app: Flask):
+    from engine.scheduler import run_due_timers, start_scheduler
+
+    from .services.platform import runtime
+
+    def tick() -> None:
+        run_due_timers(runtime(), lambda: _scope(app))
+
+    app.extensions["timer_scheduler"] = start_scheduler(tick, app.config["SCHEDULER_INTERVAL"])
+    return app.extensions["timer_scheduler"]
+
+
+def _register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Reference tables, demo accounts, deployed diagrams (idempotent)."""
+        from .seed import seed_demo
+        from .services.platform import deploy_processes
+
+        seed_demo()
+        for line in deploy_processes():
+            click.echo(f"已部署 {line}")
+        db.session.commit()
+        click.echo("示范数据已就绪")
+
+    @app.cli.command("deploy")
+    def deploy_command() -> None:
+        """Deploy processes/*.bpmn (unchanged files make no new version)."""
+        from .services.platform import deploy_processes
+
+        for line in deploy_processes():
+            click.echo(f"已部署 {line}")
+        db.session.commit()

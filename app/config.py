@@ -1,0 +1,44 @@
+"""Configuration from the environment with safe local defaults."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-only-secret-change-me"
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    env = os.environ
+    config = {
+        "ENV_NAME": env.get("APP_ENV", "development"),
+        "SECRET_KEY": env.get("SECRET_KEY", DEFAULT_SECRET),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'app.sqlite'}"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("SESSION_MINUTES", "30"))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "SCHEDULER_ENABLED": env.get("SCHEDULER_ENABLED", "0") == "1",
+        "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL", "0.5")),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PROCESSES_DIR": str(ROOT / "processes"),
+        "FORMS_DIR": str(ROOT / "forms"),
+        "PROVINCE_TITLE": env.get("PROVINCE_TITLE", "广东省"),
+    }
+    config.update(overrides or {})
+    production = config["ENV_NAME"] == "production"
+    config["DEV_TOOLS"] = not production and config.get("DEV_TOOLS", True)
+    config["SESSION_COOKIE_SECURE"] = production
+    if production and config["SECRET_KEY"] == DEFAULT_SECRET:
+        raise ConfigError("生产环境必须通过环境变量 SECRET_KEY 设置密钥，拒绝使用默认密钥启动")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):
+        config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgresql://", "postgresql+psycopg://", 1)
+    return config

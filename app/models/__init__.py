@@ -1,0 +1,23 @@
+"""Application tables (engine tables live in engine/tables.py on the same metadata)."""
+from engine.tables import HumanTask, Instance, PendingTimer, ProcessVersion, TrailEntry
+
+from .catalogue import (
+    CalendarDay,
+    CalendarYear,
+    CapitalRatio,
+    CatalogueEntry,
+    Industry,
+    PolicyRuleRow,
+    ProjectType,
+)
+from .filing import FILING_STATUS, FilingApplication, FilingCertificate, Notification
+from .org import Department, Enterprise, Region, Role, User, UserRole
+from .project import Project
+
+__all__ = [
+    "FILING_STATUS",
+    "CalendarDay", "CalendarYear", "CapitalRatio", "CatalogueEntry", "Department", "Enterprise",
+    "FilingApplication", "FilingCertificate", "HumanTask", "Industry", "Instance", "Notification",
+    "PendingTimer", "PolicyRuleRow", "ProcessVersion", "Project", "ProjectType", "Region", "Role",
+    "TrailEntry", "User", "UserRole",
+]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine import clock
+
+from ..extensions import db
+
+
+class Region(db.Model):
+    """GB/T 2260 administrative division."""
+
+    __tablename__ = "region"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    full_name: Mapped[str] = mapped_column(String(200))
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    level: Mapped[str] = mapped_column(String(10))  # province|city|county
+
+
+class Department(db.Model):
+    __tablename__ = "department"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    dept_type: Mapped[str] = mapped_column(String(20))  # 发改, 工信, 自然资源 ...
+    level: Mapped[str] = mapped_column(String(10))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    files_projects: Mapped[bool] = mapped_column(Boolean, default=False)  # a 备案机关
+    region: Mapped[Region] = relationship(lazy="joined")
+
+
+class Enterprise(db.Model):
+    __tablename__ = "enterprise"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    legal_rep: Mapped[str] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+
+
+class Role(db.Model):
+    __tablename__ = "role"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(ForeignKey("role.code"), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20))  # enterprise|staff|policy|admin
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def roles(self) -> set[str]:
+        return {r.role for r in self.role_rows}
+
+    @property
+    def actor(self) -> str:
+        """How the engine's trail and claims name this user."""
+        return str(self.id)
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return self.active

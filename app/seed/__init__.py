@@ -1,0 +1,124 @@
+"""Idempotent reference and demo data: running it twice changes nothing."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..domain.filing_rules import CAPITAL_RATIO_SEED
+from ..domain.screening import load_policy_seed
+from ..domain.workdays import chinese_calendar_rows
+from ..extensions import db
+from ..models import (
+    CalendarDay,
+    CalendarYear,
+    CapitalRatio,
+    CatalogueEntry,
+    Department,
+    Enterprise,
+    Industry,
+    PolicyRuleRow,
+    ProjectType,
+    Region,
+    Role,
+    User,
+    UserRole,
+)
+
+CALENDAR_SOURCE = "国务院办公厅关于部分节假日安排的通知（据 chinese-calendar 1.11 载入）"
+
+ROLES = [("applicant", "企业申报人"), ("acceptor", "受理人员"), ("handler", "办理人员"),
+         ("policy", "综合管理（政策）人员"), ("admin", "系统管理员")]
+# Project types are data, not code (domain.md §12): real codes show 01, 02 and 05.
+PROJECT_TYPES = [("01", "基本建设项目"), ("02", "技术改造项目"), ("03", "单纯购置项目"), ("04", "信息化项目"),
+                 ("05", "其他项目")]
+REGIONS = [
+    ("440000", "广东省", "广东省", None, "province"),
+    ("440700", "江门市", "广东省江门市", "440000", "city"),
+    ("440703", "蓬江区", "广东省江门市蓬江区", "440700", "county"),
+    ("440704", "江海区", "广东省江门市江海区", "440700", "county"),
+    ("440705", "新会区", "广东省江门市新会区", "440700", "county"),
+]
+DEPARTMENTS = [
+    ("江门市江海区发展和改革局", "发改", "county", "440704", True),
+    ("江门市新会区发展和改革局", "发改", "county", "440705", True),
+    ("江门市发展和改革局", "发改", "city", "440700", False),
+]
+DEMO_PASSWORD = "Demo@2026"
+DEMO_USERS = [
+    # username, display name, kind, enterprise uscc, department, roles
+    ("qiye", "张经办（示范企业）", "enterprise", "91430300MA4RTM5T6H", None, ["applicant"]),
+    ("qiye2", "李经办（另一企业）", "enterprise", "91440300MA5DC0G84E", None, ["applicant"]),
+    ("shouli", "王受理（江海区发改局）", "staff", None, "江门市江海区发展和改革局", ["acceptor"]),
+    ("banli", "陈办理（江海区发改局）", "staff", None, "江门市江海区发展和改革局", ["handler"]),
+    ("xh_shouli", "赵受理（新会区发改局）", "staff", None, "江门市新会区发展和改革局", ["acceptor"]),
+    ("xh_banli", "钱办理（新会区发改局）", "staff", None, "江门市新会区发展和改革局", ["handler"]),
+    ("zhengce", "孙政策（市发改局）", "policy", None, "江门市发展和改革局", ["policy"]),
+    ("admin", "系统管理员", "admin", None, None, ["admin"]),
+]
+ENTERPRISES = [
+    ("91430300MA4RTM5T6H", "江门市示范精密机械有限公司", "刘法人", "江门市江海区明辉路35号"),
+    ("91440300MA5DC0G84E", "深圳市另一科技有限公司", "周法人", "深圳市南山区科技园"),
+]
+
+
+def _upsert(model, key: dict, **values) -> object:
+    row = db.session.get(model, tuple(key.values()) if len(key) > 1 else next(iter(key.values())))
+    if row is None:
+        row = model(**key, **values)
+        db.session.add(row)
+    return row
+
+
+def seed_reference() -> None:
+    for code, name in ROLES:
+        _upsert(Role, {"code": code}, name=name)
+    for code, name in PROJECT_TYPES:
+        _upsert(ProjectType, {"code": code}, name=name)
+    for code, name, full, parent, level in REGIONS:
+        _upsert(Region, {"code": code}, name=name, full_name=full, parent_code=parent, level=level)
+    for row in CAPITAL_RATIO_SEED:
+        _upsert(CapitalRatio, {"code": row["code"]}, name=row["name"], min_ratio=Decimal(row["min_ratio"]),
+                source=row["source"])
+    policy = load_policy_seed()
+    for row in policy["industries"]:
+        _upsert(Industry, {"code": str(row["code"])}, name=row["name"], capital_category=row["capital_category"])
+    for row in policy["catalogue_entries"]:
+        _upsert(CatalogueEntry, {"code": row["code"]}, category=row["category"], title=row["title"],
+                source=row["source"])
+    for row in policy["rules"]:
+        _upsert(PolicyRuleRow, {"id": row["id"]}, kind=row["kind"], title=row["title"],
+                industry_prefixes=[str(x) for x in row.get("industry_prefixes") or []],
+                catalogue_codes=[str(x) for x in row.get("catalogue_codes") or []],
+                natures=list(row.get("natures") or []),
+                region_prefixes=[str(x) for x in row.get("region_prefixes") or []],
+                message=row["message"], source=row["source"])
+    if db.session.scalar(select(CalendarYear.year).limit(1)) is None:
+        db.session.add_all(CalendarDay(day=d, is_workday=w, name=n, source=CALENDAR_SOURCE)
+                           for d, w, n in chinese_calendar_rows())
+        db.session.add_all(CalendarYear(year=y, source=CALENDAR_SOURCE) for y in range(2004, 2027))
+    db.session.flush()
+
+
+def seed_demo() -> None:
+    from ..services.accounts import hash_password
+
+    seed_reference()
+    for name, dept_type, level, region, files in DEPARTMENTS:
+        if db.session.scalar(select(Department).where(Department.name == name)) is None:
+            db.session.add(Department(name=name, dept_type=dept_type, level=level, region_code=region,
+                                      files_projects=files))
+    for uscc, name, rep, address in ENTERPRISES:
+        if db.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc)) is None:
+            db.session.add(Enterprise(uscc=uscc, name=name, legal_rep=rep, address=address))
+    db.session.flush()
+    password = hash_password(DEMO_PASSWORD)
+    for username, display, kind, uscc, dept, roles in DEMO_USERS:
+        if db.session.scalar(select(User).where(User.username == username)) is not None:
+            continue
+        user = User(username=username, display_name=display, kind=kind, password_hash=password,
+                    enterprise_id=db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc)) if uscc else None,
+                    department_id=db.session.scalar(select(Department.id).where(Department.name == dept)) if dept else None)
+        user.role_rows = [UserRole(role=r) for r in roles]
+        db.session.add(user)
+    db.session.flush()

@@ -1,0 +1,75 @@
+"""The working-day calendar, loaded from the editable tables and cached briefly."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from engine import clock
+
+from ..domain.workdays import SHANGHAI, WorkCalendar, deadline_at, reminder_at
+from ..extensions import db
+from ..models import CalendarDay, CalendarYear
+
+_cache: dict[str, tuple[float, WorkCalendar]] = {}
+_lock = threading.Lock()
+TTL_SECONDS = 30.0  # other processes see an edit within this time
+
+
+def work_calendar() -> WorkCalendar:
+    key = str(db.engine.url)
+    with _lock:
+        hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < TTL_SECONDS:
+        return hit[1]
+    rows = db.session.execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
+    years = db.session.scalars(select(CalendarYear.year)).all()
+    calendar = WorkCalendar({d: w for d, w in rows}, years)
+    with _lock:
+        _cache[key] = (time.monotonic(), calendar)
+    return calendar
+
+
+def invalidate() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def today() -> date:
+    """Today in China, by the movable clock."""
+    return clock.now().astimezone(SHANGHAI).date()
+
+
+def _moment(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+# Functions offered to diagram expressions (they run inside the sandbox).
+def expression_functions() -> dict:
+    def now_iso() -> str:
+        return clock.now().isoformat()
+
+    def workday_deadline(start: str, days: int) -> str:
+        return deadline_at(work_calendar(), _moment(start), int(days)).isoformat()
+
+    def workday_reminder(start: str, days: int, days_left: int = 1) -> str:
+        return reminder_at(work_calendar(), _moment(start), int(days), int(days_left)).isoformat()
+
+    def add_workdays(start: str, days: int) -> str:
+        return work_calendar().add_workdays(date.fromisoformat(str(start)[:10]), int(days)).isoformat()
+
+    return {"now_iso": now_iso, "workday_deadline": workday_deadline, "workday_reminder": workday_reminder,
+            "add_workdays": add_workdays}
+
+
+def year_days(year: int) -> list:
+    from sqlalchemy import extract
+
+    return list(db.session.scalars(select(CalendarDay).where(extract("year", CalendarDay.day) == year)
+                                   .order_by(CalendarDay.day)))
+
+
+def published_years() -> list[int]:
+    return list(db.session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)))

@@ -1,0 +1,254 @@
+"""备案 use cases: drafts, submit, withdraw, the reviewer steps, and the sync from the workflow."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.runtime import to_naive_utc
+from engine.tables import HumanTask, Instance
+
+from ..extensions import db
+from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
+from . import ServiceError, calendar, forbid, jsonable, not_found, use_case
+from .platform import find_project, runtime
+
+PROCESS_KEY = "filing"
+VALIDITY_YEARS = 2  # a certificate not started within 2 years lapses (发改委令第14号 art 15; 004)
+
+
+def _own_application(user: User, application_id: int) -> FilingApplication:
+    application = db.session.get(FilingApplication, application_id)
+    if application is None:
+        raise not_found("备案申请不存在")
+    if user.enterprise_id is None or application.enterprise_id != user.enterprise_id:
+        raise forbid("无权查看其他单位的备案申请")
+    return application
+
+
+def _applicant_task(application: FilingApplication) -> HumanTask | None:
+    return db.session.scalar(select(HumanTask).where(HumanTask.instance_id == application.instance_id,
+                                                     HumanTask.candidate_role == "applicant"))
+
+
+def _next_number(region: str) -> str:
+    """办件单号: region - 03 (备案) - year + serial + XMBA (Hunan's public list, domain.md §12)."""
+    year = calendar.today().year
+    prefix = f"{region}-03-{year}"
+    count = db.session.scalar(select(func.count()).select_from(FilingApplication)
+                              .where(FilingApplication.number.like(f"{prefix}%"))) or 0
+    return f"{prefix}{count + 1:04d}XMBA"
+
+
+def _check_project(user: User, code: str) -> Project:
+    try:
+        project = find_project(code)
+    except ValueError as exc:
+        raise ServiceError(str(exc), 422, {"project_code": str(exc)}) from None
+    if project.enterprise_id != user.enterprise_id:
+        raise ServiceError("该项目代码不属于本单位", 403, {"project_code": "该项目代码不属于本单位，请核对"})
+    return project
+
+
+@use_case
+def lookup_code(user: User, code: str) -> dict[str, str]:
+    project = _check_project(user, code)
+    return {"project_code": project.code, "project_name": project.name, "location": project.location}
+
+
+def _create(user: User, raw: dict[str, Any]) -> FilingApplication:
+    project = _check_project(user, str(raw.get("project_code", "")))
+    busy = db.session.scalar(select(FilingApplication).where(
+        FilingApplication.project_id == project.id,
+        FilingApplication.status.notin_(["rejected"])))
+    if busy is not None:
+        raise ServiceError(f"该项目已有备案申请（{busy.number}，{busy.status_label}），请在我的项目中继续办理", 409)
+    application = FilingApplication(number=_next_number(project.region_code), project_id=project.id,
+                                    enterprise_id=user.enterprise_id, applicant_id=user.id, draft=dict(raw))
+    db.session.add(application)
+    db.session.flush()
+    outcome = runtime().start(db.session, PROCESS_KEY, {"applicant": user.actor, "rounds": 0,
+                                                        "title": project.name, "application_id": application.id},
+                              user.actor, business_key=f"filing:{application.id}")
+    application.instance_id = outcome.instance.id
+    return application
+
+
+def _editable(application: FilingApplication) -> HumanTask:
+    task = _applicant_task(application)
+    if task is None:
+        raise ServiceError("备案申请已提交，当前不能修改；受理前可先撤回", 409)
+    return task
+
+
+@use_case
+def save_draft(user: User, raw: dict[str, Any], application_id: int | None = None) -> FilingApplication:
+    """草稿箱: keep what was typed, unvalidated, without moving the workflow."""
+    if application_id is None:
+        return _create(user, raw)
+    application = _own_application(user, application_id)
+    _editable(application)
+    application.draft = dict(raw)
+    application.updated_at = clock.utcnow_naive()
+    return application
+
+
+@use_case
+def submit(user: User, raw: dict[str, Any], application_id: int | None = None) -> FilingApplication:
+    application = _create(user, raw) if application_id is None else _own_application(user, application_id)
+    if str(raw.get("project_code", "")).strip() not in (application.project.code, application.project.legacy_code):
+        raise ServiceError("项目代码与本申请不一致", 422, {"project_code": "项目代码与本申请的项目不一致，请勿修改"})
+    task = _editable(application)
+    outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit")
+    application.draft = jsonable(outcome.values["filing"])
+    application.department_id = outcome.values["department_id"]
+    return application
+
+
+@use_case
+def withdraw(user: User, application_id: int) -> FilingApplication:
+    application = _own_application(user, application_id)
+    if application.status != "submitted":
+        raise ServiceError("只有待受理的申请可以撤回；已受理的申请不能撤回", 409)
+    runtime().send_message(db.session, application.instance_id, "withdraw", {}, user.actor, action="withdraw")
+    return application
+
+
+# ---- reviewers ---------------------------------------------------------------------------------
+def _may_handle(user: User, task: HumanTask) -> bool:
+    department = user.department
+    return (department is not None and task.candidate_role in user.roles
+            and task.department_id == department.id and task.region_code == department.region_code)
+
+
+def reviewer_task(user: User, human_task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, human_task_id)
+    if task is None:
+        raise not_found("待办任务不存在或已办结")
+    if not _may_handle(user, task):
+        raise forbid("该任务不属于您的部门、地区或岗位权限")
+    return task
+
+
+@use_case
+def claim(user: User, human_task_id: int) -> HumanTask:
+    reviewer_task(user, human_task_id)
+    return runtime().claim(db.session, human_task_id, user.actor)
+
+
+@use_case
+def unclaim(user: User, human_task_id: int) -> HumanTask:
+    reviewer_task(user, human_task_id)
+    return runtime().unclaim(db.session, human_task_id, user.actor)
+
+
+@use_case
+def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> FilingApplication:
+    task = reviewer_task(user, human_task_id)
+    decision = raw.get("decision")
+    action = "refuse" if decision == "reject" else "complete"
+    instance_id, form_key = task.instance_id, task.form_key
+    outcome = runtime().complete(db.session, instance_id, task.task_id, user.actor, raw, action=action)
+    application = db.session.scalar(select(FilingApplication).where(FilingApplication.instance_id == instance_id))
+    values = outcome.values[form_key]
+    if values.get("decision") in ("correction", "return", "reject"):
+        # The opinion goes to the applicant at once, in the same transaction as the decision.
+        application.last_opinion = values.get("opinion") or ""
+        word = "不予受理" if values["decision"] == "reject" else "需要补正"
+        db.session.add(Notification(user_id=application.applicant_id, kind="result",
+                                    title=f"您的备案申请 {application.number} {word}：{application.last_opinion}",
+                                    link=f"/enterprise/filings/{application.id}"))
+    return application
+
+
+def certificate_of(application: FilingApplication) -> FilingCertificate | None:
+    return db.session.scalar(select(FilingCertificate).where(FilingCertificate.application_id == application.id))
+
+
+def own_application(user: User, application_id: int) -> FilingApplication:
+    return _own_application(user, application_id)
+
+
+def application_for_task(task: HumanTask) -> FilingApplication | None:
+    return db.session.scalar(select(FilingApplication).where(FilingApplication.instance_id == task.instance_id))
+
+
+# ---- the workflow tells the application what happened ----------------------------------------
+_STATUS_BY_TASK = {"accept": "submitted", "review": "accepted", "issue": "reviewed"}
+
+
+def on_filing_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
+                    actor: str) -> None:
+    if instance.process_key != PROCESS_KEY:
+        return
+    application = session.scalar(select(FilingApplication).where(FilingApplication.instance_id == instance.id))
+    if application is None:
+        application_id = int((instance.business_key or "filing:0").split(":")[1])
+        application = session.get(FilingApplication, application_id)
+    if application is None:
+        return
+    now = clock.utcnow_naive()
+    for event in events:
+        kind = event["kind"]
+        if kind == "submitted":
+            application.submitted_at, application.due_at = now, to_naive_utc(event.get("due_at"))
+            application.reminded = application.overdue = False
+            application.rounds += 1
+        elif kind in ("reminder", "overdue"):
+            setattr(application, "reminded" if kind == "reminder" else "overdue", True)
+            label = "剩余1个工作日，请尽快办结" if kind == "reminder" else "已超过3个工作日办理时限"
+            session.add(Notification(department_id=application.department_id, kind=kind,
+                                     title=f"【{'即将到期' if kind == 'reminder' else '已超期'}】"
+                                           f"{application.project.name}（{application.number}）{label}",
+                                     link=f"/reviewer/applications/{application.id}"))
+        elif kind == "issued":
+            certificate = _issue_certificate(session, application, actor)
+            session.add(Notification(user_id=application.applicant_id, kind="result",
+                                     title=f"您的项目已完成备案，备案证号 {certificate.number}",
+                                     link=f"/enterprise/filings/{application.id}"))
+    ready = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+    if instance.status == "completed":
+        application.status = "issued" if workflow.data.get("round_outcome") == "issued" else "rejected"
+    elif "fill" in ready:
+        kinds = {e["kind"] for e in events}
+        if "correction" in kinds:
+            application.status = "correction"
+        elif "withdrawn" in kinds:
+            application.status = "draft"
+    else:
+        application.status = next((_STATUS_BY_TASK[b] for b in ready if b in _STATUS_BY_TASK), application.status)
+    application.updated_at = now
+
+
+def _issue_certificate(session: Session, application: FilingApplication, actor: str) -> FilingCertificate:
+    issued_on = calendar.today()
+    project = application.project
+    region = project.region_code
+    prefix = f"{issued_on:%y}{region}"
+    count = session.scalar(select(func.count()).select_from(FilingCertificate)
+                           .where(FilingCertificate.number.like(f"{prefix}%"))) or 0
+    try:
+        valid_until = issued_on.replace(year=issued_on.year + VALIDITY_YEARS)
+    except ValueError:  # 29 February
+        valid_until = date(issued_on.year + VALIDITY_YEARS, 3, 1)
+    snapshot = {**application.draft, "project_name": project.name, "location": project.location,
+                "enterprise_name": project.enterprise.name, "enterprise_uscc": project.enterprise.uscc,
+                "authority_name": session.get(Department, application.department_id).name,
+                "project_code": project.code}
+    certificate = FilingCertificate(
+        number=f"{prefix}{count + 1:05d}", project_id=project.id, application_id=application.id,
+        enterprise_id=application.enterprise_id, department_id=application.department_id, issued_on=issued_on,
+        valid_until=valid_until, snapshot=snapshot, issued_by=int(actor))
+    session.add(certificate)
+    project.status = "filed"
+    return certificate
+
+
+def visible_datetime(value: datetime | None) -> str:
+    from ..domain.workdays import SHANGHAI, UTC
+
+    return value.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""

@@ -1,0 +1,151 @@
+"""Wires the engine to the application: expression functions, form validation, listeners."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from engine.deploy import TaskRules, bundles_from_dir, deploy_bundle
+from engine.runtime import Runtime
+
+from ..domain.filing_rules import check_filing_figures
+from ..domain.project_code import InvalidProjectCode, parse_project_code
+from ..domain.screening import NATURES, ProjectFacts, rule_from_row, screen
+from ..extensions import db
+from ..formkit import FormDef, FormRegistry, validate_form
+from ..models import (
+    CapitalRatio,
+    CatalogueEntry,
+    Department,
+    Industry,
+    PolicyRuleRow,
+    Project,
+    ProjectType,
+    Region,
+    Role,
+)
+from . import calendar
+
+_runtime: Runtime | None = None
+
+
+def forms() -> FormRegistry:
+    return FormRegistry(current_app.config["FORMS_DIR"])
+
+
+def choices(source: str) -> list[tuple[str, str]]:
+    s = db.session
+    if source == "project_types":
+        return [(t.code, f"{t.code} {t.name}") for t in s.scalars(select(ProjectType).order_by(ProjectType.code))]
+    if source == "industries":
+        return [(i.code, f"{i.code} {i.name}") for i in s.scalars(select(Industry).order_by(Industry.code))]
+    if source == "catalogue":
+        return [(c.code, f"【{c.category}类】{c.title}") for c in
+                s.scalars(select(CatalogueEntry).order_by(CatalogueEntry.category, CatalogueEntry.code))]
+    if source == "natures":
+        return [(n, n) for n in NATURES]
+    if source == "counties":
+        return [(r.code, r.full_name) for r in s.scalars(select(Region).where(Region.level == "county")
+                                                         .order_by(Region.code))]
+    if source == "filing_authorities":
+        return [(str(d.id), d.name) for d in s.scalars(select(Department).where(Department.files_projects)
+                                                       .order_by(Department.region_code))]
+    if source == "capital_ratios":
+        return [(c.code, f"{c.name}（不低于{Decimal(c.min_ratio) * 100:.0f}%）")
+                for c in s.scalars(select(CapitalRatio).order_by(CapitalRatio.min_ratio.desc(), CapitalRatio.code))]
+    raise KeyError(source)
+
+
+def find_project(code_text: str) -> Project:
+    """Verify a code (format, check digit) and find its project; raises InvalidProjectCode."""
+    parsed = parse_project_code(code_text)
+    column = Project.legacy_code if parsed.legacy else Project.code
+    project = db.session.scalar(select(Project).where(column == parsed.code))
+    if project is None:
+        raise InvalidProjectCode("该项目代码在平台上不存在，请先完成领码申请", "missing")
+    return project
+
+
+# ---- cross-field rules named from forms/*.yaml ------------------------------------------------
+def _rule_project_code(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    try:
+        project = find_project(values["project_code"])
+    except InvalidProjectCode as exc:
+        return {}, {"project_code": str(exc)}
+    return {"project_code": project.code, "project_name": project.name, "location": project.location,
+            "region_code": project.region_code}, {}
+
+
+def _rule_filing_figures(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    ratio = db.session.get(CapitalRatio, values.get("capital_category") or "")
+    computed, errors = check_filing_figures(values, Decimal(ratio.min_ratio) if ratio else None, calendar.today())
+    return {"fixed_assets": computed["fixed_assets"]} if "fixed_assets" in computed else {}, errors
+
+
+def _rule_date_order(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    start, end = values.get("planned_start"), values.get("planned_end")
+    if start and end and end < start:
+        return {}, {"planned_end": "「计划竣工时间」不能早于「计划开工时间」"}
+    return {}, {}
+
+
+def _rule_policy_screening(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    region = values.get("region_code")
+    if not region and values.get("project_code"):
+        region = find_project(values["project_code"]).region_code
+    entry = db.session.get(CatalogueEntry, values.get("catalogue_code") or "")
+    facts = ProjectFacts(values.get("industry_code", ""), entry.code if entry else "",
+                         entry.category if entry else "", values.get("nature", ""), region or "")
+    rows = db.session.scalars(select(PolicyRuleRow).where(PolicyRuleRow.active)).all()
+    refusals = screen(facts, [rule_from_row({
+        "id": r.id, "kind": r.kind, "title": r.title, "industry_prefixes": r.industry_prefixes,
+        "catalogue_codes": r.catalogue_codes, "natures": r.natures, "region_prefixes": r.region_prefixes,
+        "message": r.message, "source": r.source}) for r in rows])
+    errors: dict[str, str] = {}
+    for refusal in refusals:
+        target = "catalogue_code" if refusal.kind in ("eliminated", "restricted", "negative_list") else "industry_code"
+        errors.setdefault(target, f"政策审查未通过：{refusal.message}（依据：{refusal.source}）")
+    return {}, errors
+
+
+RULES = {"project_code": _rule_project_code, "filing_figures": _rule_filing_figures,
+         "date_order": _rule_date_order, "policy_screening": _rule_policy_screening}
+
+
+def validate(form_key: str, raw: dict[str, Any]) -> tuple[FormDef, dict[str, Any]]:
+    form = forms().get(form_key)
+    return form, validate_form(form, raw, choices, RULES)
+
+
+def task_form_data(form_key: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The engine's form validator: what a completed task puts into the workflow's data."""
+    _, values = validate(form_key, raw)
+    data: dict[str, Any] = {form_key: values}
+    if "authority_id" in values:  # the 备案机关 decides whose inbox the next steps land in
+        department = db.session.get(Department, int(values["authority_id"]))
+        data.update(department_id=department.id, region_code=department.region_code)
+    return data
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        from .filing import on_filing_saved
+
+        _runtime = Runtime(functions=calendar.expression_functions(), form_validator=task_form_data,
+                           listeners=[on_filing_saved])
+    return _runtime
+
+
+def deploy_processes(actor: str = "system") -> list[str]:
+    registry = forms()
+    roles = set(db.session.scalars(select(Role.code)))
+    rules = TaskRules(form_exists=registry.exists, role_exists=lambda r: r in roles)
+    done = []
+    for bundle in bundles_from_dir(Path(current_app.config["PROCESSES_DIR"])):
+        for version in deploy_bundle(db.session, bundle, rules, actor):
+            done.append(f"{version.process_key} v{version.version}")
+    return done

@@ -1,0 +1,53 @@
+"""领码: the enterprise declares basic information and the platform assigns the lifelong code."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.project_code import generate_project_code
+from ..extensions import db
+from ..models import FilingApplication, FilingCertificate, Project, User
+from . import ServiceError, calendar, forbid, not_found, use_case
+from .platform import validate
+
+
+@use_case
+def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
+    if user.enterprise_id is None:
+        raise forbid("只有企业用户可以申请项目代码")
+    _, values = validate("code_application", raw)
+    today = calendar.today()
+    for _attempt in range(5):  # five random digits: a collision is rare, retry in a savepoint
+        code = generate_project_code(today, values["region_code"], values["type_code"])
+        project = Project(code=code, enterprise_id=user.enterprise_id, kind="filing", created_by=user.id,
+                          **{k: values.get(k) for k in (
+                              "type_code", "name", "industry_code", "catalogue_code", "region_code", "address",
+                              "nature", "scale_content", "planned_start", "planned_end", "total_investment")})
+        try:
+            with db.session.begin_nested():
+                db.session.add(project)
+            return project
+        except IntegrityError:
+            continue
+    raise ServiceError("项目代码生成冲突，请重试", 409)
+
+
+def my_projects(user: User) -> list[tuple[Project, FilingApplication | None, FilingCertificate | None]]:
+    projects = db.session.scalars(select(Project).where(Project.enterprise_id == user.enterprise_id)
+                                  .order_by(Project.id.desc())).all()
+    apps = {a.project_id: a for a in db.session.scalars(select(FilingApplication).where(
+        FilingApplication.enterprise_id == user.enterprise_id).order_by(FilingApplication.id))}
+    certs = {c.project_id: c for c in db.session.scalars(select(FilingCertificate).where(
+        FilingCertificate.enterprise_id == user.enterprise_id))}
+    return [(p, apps.get(p.id), certs.get(p.id)) for p in projects]
+
+
+def own_project(user: User, project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise not_found("项目不存在")
+    if project.enterprise_id != user.enterprise_id:
+        raise forbid("无权查看其他单位的项目")
+    return project

@@ -1,0 +1,83 @@
+"""Blueprints per audience. Routes parse input, call one service, render the result."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import db, login_manager
+from ..models import FILING_STATUS, User
+from ..services import ServiceError
+from ..services.filing import visible_datetime
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+
+
+def role_required(*roles: str):
+    """Route guard: logged in and holding one of the roles (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not current_user.roles.intersection(roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def register(app: Flask) -> None:
+    from . import admin, auth, enterprise, public, reviewer
+
+    for module in (auth, enterprise, reviewer, public, admin):
+        app.register_blueprint(module.bp)
+
+    app.jinja_env.filters["local"] = visible_datetime
+    app.jinja_env.globals["FILING_STATUS"] = FILING_STATUS
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        if wants_json():
+            return jsonify(message=exc.message, errors=exc.errors), exc.status
+        flash(exc.message, "error")
+        return render_template("error.html", message=exc.message, errors=exc.errors), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return render_template("error.html", message="页面已过期或来源不明（CSRF 校验失败），请刷新后重试"), 400
+
+    @app.errorhandler(403)
+    def _forbidden(exc):
+        return render_template("error.html", message="无权访问该页面或记录"), 403
+
+    @app.errorhandler(404)
+    def _not_found(exc):
+        return render_template("error.html", message="页面或记录不存在"), 404
+
+    @app.route("/")
+    def home():
+        if not current_user.is_authenticated:
+            return render_template("home.html")
+        if "applicant" in current_user.roles:
+            return redirect(url_for("enterprise.projects"))
+        if current_user.roles.intersection({"acceptor", "handler"}):
+            return redirect(url_for("reviewer.todo"))
+        if current_user.roles.intersection({"policy", "admin"}):
+            return redirect(url_for("admin.calendar"))
+        return render_template("home.html")

@@ -1,0 +1,61 @@
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from engine import clock
+
+from ..services import calendar as calendar_service
+from ..services import calendar_admin
+from ..services.platform import runtime
+from . import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/calendar")
+@role_required("policy", "admin")
+def calendar():
+    year = request.args.get("year", type=int) or calendar_service.today().year
+    cal = calendar_service.work_calendar()
+    return render_template("admin/calendar.html", year=year, days=calendar_service.year_days(year),
+                           published=year in cal.published_years, years=calendar_service.published_years())
+
+
+
+@bp.route("/calendar/day", methods=["POST"])
+@role_required("policy", "admin")
+def calendar_day():
+    row = calendar_admin.set_day(current_user, request.form.get("day", ""), request.form.get("kind", ""),
+                                 request.form.get("name", ""))
+    flash("已保存", "success")
+    return redirect(url_for("admin.calendar", year=row.day.year if row else None))
+
+
+@bp.route("/calendar/year", methods=["POST"])
+@role_required("policy", "admin")
+def calendar_year():
+    year = request.form.get("year", type=int) or 0
+    calendar_admin.publish_year(current_user, year, request.form.get("published") == "1")
+    flash("已保存", "success")
+    return redirect(url_for("admin.calendar", year=year))
+
+
+@bp.route("/clock", methods=["GET", "POST"])
+@role_required("admin", "policy")
+def dev_clock():
+    """Development only: move the shared clock so timers can be shown without waiting days."""
+    if not current_app.config["DEV_TOOLS"]:
+        abort(404)
+    if request.method == "POST":
+        if request.form.get("reset"):
+            clock.reset()
+        else:
+            hours = request.form.get("hours", type=float) or 0
+            clock.advance(timedelta(hours=hours))
+        flash(f"系统时间已调整为 {clock.now().astimezone().strftime('%Y-%m-%d %H:%M')}", "success")
+        return redirect(url_for("admin.dev_clock"))
+    from ..extensions import db
+
+    return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
+                           next_due=runtime().next_due(db.session), real=datetime.now())

@@ -1,0 +1,100 @@
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..services import ServiceError, certificates, filing, inbox
+from ..services import projects as project_service
+from ..services.platform import choices, forms
+from . import role_required
+
+bp = Blueprint("enterprise", __name__, url_prefix="/enterprise")
+
+
+def _form_page(template: str, form_key: str, values: dict, errors: dict | None = None, status: int = 200, **kw):
+    return render_template(template, form=forms().get(form_key), values=values, errors=errors or {},
+                           choices=choices, **kw), status
+
+
+@bp.route("/")
+@role_required("applicant")
+def projects():
+    return render_template("enterprise/projects.html", rows=project_service.my_projects(current_user),
+                           notes=inbox.notifications(current_user))
+
+
+@bp.route("/code/new", methods=["GET", "POST"])
+@role_required("applicant")
+def code_apply():
+    if request.method == "GET":
+        return _form_page("enterprise/code_apply.html", "code_application", {})
+    try:
+        project = project_service.apply_for_code(current_user, request.form.to_dict())
+    except ServiceError as exc:
+        return _form_page("enterprise/code_apply.html", "code_application", request.form.to_dict(),
+                          exc.errors or {"_": exc.message}, exc.status)
+    flash(f"领码成功，项目代码：{project.code}", "success")
+    return redirect(url_for("enterprise.projects"))
+
+
+@bp.route("/code/lookup")
+@role_required("applicant")
+def code_lookup():
+    try:
+        return jsonify(filing.lookup_code(current_user, request.args.get("code", "")))
+    except ServiceError as exc:
+        return jsonify(message=exc.message, errors=exc.errors), exc.status
+
+
+@bp.route("/filings/new", methods=["GET", "POST"])
+@bp.route("/filings/<int:application_id>/edit", methods=["GET", "POST"])
+@role_required("applicant")
+def filing_form(application_id: int | None = None):
+    application = filing.own_application(current_user, application_id) if application_id else None
+    if request.method == "GET":
+        values = dict(application.draft) if application else {"project_code": request.args.get("code", "")}
+        if not application and values["project_code"]:
+            try:
+                values.update(filing.lookup_code(current_user, values["project_code"]))
+            except ServiceError:
+                pass
+        return _form_page("enterprise/filing_form.html", "filing", values, application=application)
+    raw = request.form.to_dict()
+    raw.pop("csrf_token", None)
+    action = raw.pop("action", "save")
+    try:
+        if action == "submit":
+            application = filing.submit(current_user, raw, application_id)
+            flash("已提交，备案机关将在3个工作日内办理", "success")
+        else:
+            application = filing.save_draft(current_user, raw, application_id)
+            flash("已保存到草稿箱", "success")
+    except ServiceError as exc:
+        return _form_page("enterprise/filing_form.html", "filing", raw, exc.errors or {"_": exc.message},
+                          exc.status, application=application)
+    return redirect(url_for("enterprise.filing_detail", application_id=application.id))
+
+
+@bp.route("/filings/<int:application_id>")
+@role_required("applicant")
+def filing_detail(application_id: int):
+    application = filing.own_application(current_user, application_id)
+    certificate = filing.certificate_of(application)
+    return render_template("enterprise/filing_detail.html", application=application,
+                           history=inbox.history(application.instance_id), certificate=certificate,
+                           form=forms().get("filing"), choices=choices)
+
+
+@bp.route("/filings/<int:application_id>/withdraw", methods=["POST"])
+@role_required("applicant")
+def filing_withdraw(application_id: int):
+    filing.withdraw(current_user, application_id)
+    flash("已撤回到草稿箱，可修改后重新提交", "success")
+    return redirect(url_for("enterprise.filing_detail", application_id=application_id))
+
+
+@bp.route("/certificates/<int:certificate_id>.pdf")
+@role_required("applicant", "acceptor", "handler")
+def certificate_pdf(certificate_id: int):
+    certificate = certificates.own_certificate(current_user, certificate_id)
+    return Response(certificates.pdf(certificate), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="beian-{certificate.number}.pdf"',
+        "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,70 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..services import ServiceError, filing, inbox
+from ..services.platform import choices, forms
+from . import role_required
+
+bp = Blueprint("reviewer", __name__, url_prefix="/reviewer")
+REVIEWER_ROLES = ("acceptor", "handler")
+
+
+@bp.route("/")
+@role_required(*REVIEWER_ROLES)
+def todo():
+    tasks = inbox.todo(current_user)
+    apps = inbox.applications_by_instance([t.instance_id for t in tasks])
+    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, notes=inbox.notifications(current_user))
+
+
+@bp.route("/done")
+@role_required(*REVIEWER_ROLES)
+def done():
+    return render_template("reviewer/done.html", rows=inbox.done(current_user))
+
+
+def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    task = filing.reviewer_task(current_user, task_id)
+    application = filing.application_for_task(task)
+    return render_template("reviewer/task.html", task=task, application=application,
+                           form=forms().get(task.form_key), filing_form=forms().get("filing"), choices=choices,
+                           values=values or {}, errors=errors or {}, history=inbox.history(task.instance_id),
+                           certificate=filing.certificate_of(application)), status
+
+
+@bp.route("/tasks/<int:task_id>")
+@role_required(*REVIEWER_ROLES)
+def task(task_id: int):
+    return _task_page(task_id)
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@role_required(*REVIEWER_ROLES)
+def claim(task_id: int):
+    filing.claim(current_user, task_id)
+    flash("已签收，请办理", "success")
+    return redirect(url_for("reviewer.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
+@role_required(*REVIEWER_ROLES)
+def unclaim(task_id: int):
+    filing.unclaim(current_user, task_id)
+    flash("已退回待签收", "success")
+    return redirect(url_for("reviewer.todo"))
+
+
+@bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@role_required(*REVIEWER_ROLES)
+def complete(task_id: int):
+    raw = request.form.to_dict()
+    raw.pop("csrf_token", None)
+    try:
+        application = filing.complete_step(current_user, task_id, raw)
+    except ServiceError as exc:
+        if exc.status == 422:
+            return _task_page(task_id, exc.errors, raw, 422)
+        raise
+    flash(f"已办理：{application.number}（当前状态：{application.status_label}）", "success")
+    return redirect(url_for("reviewer.todo"))
+

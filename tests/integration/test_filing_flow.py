@@ -1,0 +1,159 @@
+"""The whole filing as its users do it, through the Flask test client."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.extensions import db
+from app.models import FilingApplication, FilingCertificate, HumanTask, Notification, TrailEntry
+from engine import clock
+from tests.conftest import login
+from tests.integration.helpers import act, apply_code, authority_id, filing_form, submit_filing, task_for
+
+
+def refreshed(application: FilingApplication) -> FilingApplication:
+    db.session.expire_all()
+    return db.session.get(FilingApplication, application.id)
+
+
+def test_filing_from_code_to_verified_certificate(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    lookup = client.get(f"/enterprise/code/lookup?code={code}", headers={"Accept": "application/json"})
+    assert lookup.json["project_name"] == "江海区精密零部件数控化改造项目"
+    assert "江海区" in lookup.json["location"]
+
+    application = submit_filing(client, code)
+    assert application.status == "submitted"
+    assert application.draft["fixed_assets"] == "900.0000"
+
+    assert act(client, "shouli", application, "accept", {"decision": "accept"}).status_code == 302
+    assert refreshed(application).status == "accepted"
+    assert act(client, "banli", application, "review", {"decision": "pass"}).status_code == 302
+    assert act(client, "banli", application, "issue", {"confirm": "on"}).status_code == 302
+    application = refreshed(application)
+    assert application.status == "issued"
+    certificate = db.session.query(FilingCertificate).filter_by(application_id=application.id).one()
+    assert certificate.valid_until.year == certificate.issued_on.year + 2
+
+    client.post("/logout")
+    login(client, "qiye")
+    pdf = client.get(f"/enterprise/certificates/{certificate.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    page = client.get(f"/verify/{certificate.number}")
+    assert "该备案证有效" in page.data.decode()
+    assert client.get("/verify/000000").status_code == 404
+    actions = [t.action for t in db.session.query(TrailEntry).filter_by(instance_id=application.instance_id)]
+    assert actions[:2] == ["start", "submit"] and actions.count("claim") == 3
+
+
+def test_bad_form_names_each_field_and_writes_nothing(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    data = filing_form(code, authority_id=authority_id(), total_investment="999", contact_phone="123",
+                       capital="10", planned_start="2001-01-01", action="submit")
+    response = client.post("/enterprise/filings/new", data=data)
+    assert response.status_code == 422
+    body = response.data.decode()
+    assert "「总投资」金额与「自有资金」" in body or "联系人手机" in body
+    assert "须为11位手机号码" in body
+    assert db.session.query(FilingApplication).count() == 0  # one transaction: nothing half-written
+    response = client.post("/enterprise/filings/new", data={**data, "contact_phone": "13800138000"})
+    body = response.data.decode()
+    assert response.status_code == 422 and "总投资" in body and "项目资本金不得低于" in body and "计划开工时间" in body
+
+
+def test_screening_refuses_overcapacity_with_rule_named(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    data = {**filing_form(code, authority_id=authority_id(), industry_code="C3011"), "action": "submit"}
+    response = client.post("/enterprise/filings/new", data=data)
+    assert response.status_code == 422
+    assert "政策审查未通过" in response.data.decode()
+
+
+def test_withdraw_correction_and_rejection(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    application = submit_filing(client, code)
+    assert client.post(f"/enterprise/filings/{application.id}/withdraw").status_code == 302
+    assert refreshed(application).status == "draft"
+    response = client.post(f"/enterprise/filings/{application.id}/edit",
+                           data={**filing_form(code, authority_id=authority_id()), "action": "submit"})
+    assert response.status_code == 302 and refreshed(application).status == "submitted"
+
+    act(client, "shouli", application, "accept", {"decision": "correction"})  # opinion missing
+    assert refreshed(application).status == "submitted"
+    act_response = client.post(f"/reviewer/tasks/{task_for(application, 'accept').id}/complete",
+                               data={"decision": "correction", "opinion": "请补充设备清单"})
+    assert act_response.status_code == 302
+    application = refreshed(application)
+    assert application.status == "correction" and application.last_opinion == "请补充设备清单"
+
+    client.post("/logout")
+    login(client, "qiye")
+    assert client.post(f"/enterprise/filings/{application.id}/withdraw").status_code == 409
+    response = client.post(f"/enterprise/filings/{application.id}/edit",
+                           data={**filing_form(code, authority_id=authority_id()), "action": "submit"})
+    assert response.status_code == 302 and refreshed(application).status == "submitted"
+    act(client, "shouli", application, "accept", {"decision": "reject", "opinion": "不属于备案范围"})
+    application = refreshed(application)
+    assert application.status == "rejected"
+    assert db.session.query(HumanTask).filter_by(instance_id=application.instance_id).count() == 0
+    assert "refuse" in [t.action for t in db.session.query(TrailEntry).filter_by(instance_id=application.instance_id)]
+
+
+def test_reminder_and_overdue_by_moving_the_clock(client, app):
+    from app.services.platform import runtime
+    from engine.scheduler import run_due_timers
+
+    login(client, "qiye")
+    application = submit_filing(client, apply_code(client))
+    task = task_for(application, "accept")
+    assert task.due_at is not None and task.remind_at < task.due_at
+
+    def scope():
+        from contextlib import contextmanager
+
+        @contextmanager
+        def inner():
+            yield db.session
+            db.session.commit()
+        return inner()
+
+    assert run_due_timers(runtime(), scope) == 0
+    clock.travel_to(task.remind_at + timedelta(seconds=1))
+    assert run_due_timers(runtime(), scope) == 1
+    assert refreshed(application).reminded and not refreshed(application).overdue
+    assert run_due_timers(runtime(), scope) == 0  # fired once
+    clock.travel_to(task.due_at + timedelta(seconds=1))
+    assert run_due_timers(runtime(), scope) == 1
+    assert refreshed(application).overdue
+    kinds = {n.kind for n in db.session.query(Notification).filter_by(department_id=application.department_id)}
+    assert kinds == {"reminder", "overdue"}
+    login(client, "shouli")
+    assert "已超期" in client.get("/reviewer/").data.decode()
+
+
+def test_other_enterprise_and_other_county_are_refused(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    application = submit_filing(client, code)
+    client.post("/logout")
+    login(client, "qiye2")
+    assert client.get(f"/enterprise/filings/{application.id}").status_code == 403
+    assert client.post(f"/enterprise/filings/{application.id}/withdraw").status_code == 403
+    assert client.get(f"/enterprise/code/lookup?code={code}", headers={"Accept": "application/json"}).status_code == 403
+    client.post("/logout")
+    login(client, "xh_shouli")
+    task = task_for(application, "accept")
+    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 403
+    assert application.number not in client.get("/reviewer/").data.decode()
+    client.post("/logout")
+    login(client, "banli")  # right county, wrong role for 受理
+    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 403
+    client.post("/logout")
+    login(client, "shouli")
+    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
+    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 409
+    client.post("/logout")
+    assert client.get("/reviewer/").status_code == 302  # anonymous → login
