@@ -6,6 +6,7 @@ underscore attribute walks (`().__class__.__base__.__subclasses__()`), no `str.f
 """
 from __future__ import annotations
 
+import ast
 import contextvars
 import operator
 from collections.abc import Callable, Mapping
@@ -84,6 +85,14 @@ def compile_expression(source: str) -> CodeType:
 
 @lru_cache(maxsize=1024)
 def compile_script(source: str) -> CodeType:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ExpressionError(f"第{exc.lineno}行语法错误：{exc.msg}") from None
+    # RestrictedPython lets import statements compile (they fail later for want of __import__);
+    # refuse them up front so a diagram with one never deploys.
+    if any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.walk(tree)):
+        raise ExpressionError("脚本中不允许 import")
     result = compile_restricted_exec(source)
     if result.errors or result.code is None:
         raise ExpressionError("；".join(result.errors) or "无法编译")

@@ -1,0 +1,231 @@
+"""Shared pieces of the benchmarks: databases, the app, fresh filings, statistics, SQL counting."""
+from __future__ import annotations
+
+import logging
+import os
+import platform as py_platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import make_url
+
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+JIANGHAI = "江门市江海区发展和改革局"
+JIANGHAI_REGION = "440704"
+PASSWORD = "Demo@2026"
+
+
+# ---------------------------------------------------------------- statistics
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(milliseconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - start) * 1000.0, result
+
+
+# ---------------------------------------------------------------- databases
+@dataclass
+class Database:
+    kind: str  # sqlite | postgres
+    url: str
+    version: str
+    cleanup: Callable[[], None] = field(default=lambda: None)
+
+
+def sqlite_database() -> Database:
+    import sqlite3
+
+    folder = tempfile.mkdtemp(prefix="bench-")
+    return Database("sqlite", f"sqlite:///{folder}/bench.sqlite", f"SQLite {sqlite3.sqlite_version}",
+                    lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def postgres_database(url: str = PG_URL) -> Database:
+    """Our own database `bench` (never the test suite's `test`): created if missing, schema reset."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        version = conn.scalar(text("SHOW server_version"))
+    engine.dispose()
+    return Database("postgres", url, f"PostgreSQL {version}")
+
+
+def postgres_reachable(url: str = PG_URL) -> str | None:
+    """None if reachable, else the reason."""
+    try:
+        engine = create_engine(make_url(url).set(database="postgres"))
+        engine.connect().close()
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return str(exc).splitlines()[0]
+
+
+def machine_info() -> str:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "?")
+    except OSError:
+        pass
+    import SpiffWorkflow  # noqa: F401
+    import sqlalchemy
+    from importlib.metadata import version
+
+    return (f"{os.cpu_count()} cores ({cpu}), Python {py_platform.python_version()} on {sys.platform}, "
+            f"SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {sqlalchemy.__version__}")
+
+
+# ---------------------------------------------------------------- the app
+def quiet_logs() -> None:
+    for name in ("apscheduler", "apscheduler.scheduler", "apscheduler.executors.default", "werkzeug",
+                 "alembic", "alembic.runtime.migration", "engine", "app"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def make_app(database: Database):
+    """A fresh app on a fresh schema: migrations, demo seed, deployed diagrams."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+    from app.seed import seed_demo
+    from app.services import platform
+    from engine import clock
+
+    clock.reset()
+    platform._runtime = None  # one Runtime (spec cache by version id) per database
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
+                      "SCHEDULER_ENABLED": False, "TESTING": True})
+    quiet_logs()
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        platform.deploy_processes()
+        db.session.commit()
+    quiet_logs()  # alembic's fileConfig may have reset levels
+    return app
+
+
+def user(username: str):
+    from app.extensions import db
+    from app.models import User
+
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def department_id(name: str = JIANGHAI) -> int:
+    from app.extensions import db
+    from app.models import Department
+
+    return db.session.scalar(select(Department.id).where(Department.name == name))
+
+
+# ---------------------------------------------------------------- fresh filings (service layer, no HTTP)
+def code_form() -> dict[str, str]:
+    from app.services.calendar import today
+
+    start = today() + timedelta(days=30)
+    return {"name": "江海区精密零部件数控化改造项目", "type_code": "02", "industry_code": "C3484",
+            "catalogue_code": "", "nature": "技术改造", "region_code": JIANGHAI_REGION, "address": "明辉路35号2栋",
+            "scale_content": "购置数控加工中心20台，改造生产线2条", "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(days=365)).isoformat(), "total_investment": "1000"}
+
+
+def filing_form(code: str, authority: int) -> dict[str, str]:
+    from app.services.calendar import today
+
+    start = today() + timedelta(days=30)
+    return {"authority_id": str(authority), "project_code": code, "nature": "技术改造", "industry_code": "C3484",
+            "catalogue_code": "", "scale_content": "购置数控加工中心20台", "jobs_construction": "30",
+            "jobs_operation": "50", "capital_category": "other", "capital": "300", "annual_plan": "600",
+            "total_investment": "1000", "civil_investment": "200", "equipment_investment": "700",
+            "import_fx": "0", "own_funds": "400", "domestic_loans": "500", "securities": "0", "other_funds": "100",
+            "planned_start": start.isoformat(), "planned_end": (start + timedelta(days=365)).isoformat(),
+            "contact_name": "张经办", "contact_phone": "13800138000"}
+
+
+def submitted_filings(count: int) -> list[tuple[int, int, int]]:
+    """`count` filings waiting for 受理: [(application_id, instance_id, accept human_task_id)]."""
+    from app.extensions import db
+    from app.services import filing, projects
+    from engine.tables import HumanTask
+
+    applicant = user("qiye")
+    authority = department_id()
+    result = []
+    for _ in range(count):
+        project = projects.apply_for_code(applicant, code_form())
+        application = filing.submit(applicant, filing_form(project.code, authority))
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == application.instance_id,
+                                                               HumanTask.bpmn_id == "accept"))
+        result.append((application.id, application.instance_id, task_id))
+    return result
+
+
+# ---------------------------------------------------------------- SQL counting
+@dataclass
+class SqlCount:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    def summary(self) -> str:
+        """First words of each statement, e.g. 'SELECT app_user, UPDATE wf_instance'."""
+        return ", ".join(_short(s) for s in self.statements)
+
+
+def _short(sql: str) -> str:
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    table = "?"
+    for keyword in ("FROM", "INTO", "UPDATE"):
+        if keyword in (w.upper() for w in words):
+            index = [w.upper() for w in words].index(keyword)
+            if index + 1 < len(words):
+                table = words[index + 1].strip('"')
+                break
+    return f"{verb} {table}"
+
+
+@contextmanager
+def count_sql(engine) -> Iterator[SqlCount]:  # noqa: ANN001
+    counter = SqlCount()
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        counter.statements.append(statement)
+
+    def on_commit(conn):  # noqa: ANN001
+        counter.commits += 1
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "commit", on_commit)

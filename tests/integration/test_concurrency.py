@@ -1,0 +1,91 @@
+"""Real concurrency on PostgreSQL: row locks and conditional updates across threads."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.services.platform import runtime
+from engine import clock
+from engine.runtime import ConflictError
+from engine.scheduler import run_due_timers
+from engine.tables import HumanTask, PendingTimer, TrailEntry
+from tests.conftest import BACKEND, login
+from tests.integration.helpers import apply_code, submit_filing, task_for
+
+pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="real row-level concurrency needs PostgreSQL")
+
+
+def test_twenty_threads_claim_one_task_exactly_one_wins(client, app):
+    login(client, "qiye")
+    application = submit_filing(client, apply_code(client))
+    task_id = task_for(application, "accept").id
+    engine = db.engine
+    barrier = threading.Barrier(20)
+    results: list[str] = []
+
+    def claimer(n: int) -> None:
+        with app.app_context(), Session(engine) as session:
+            barrier.wait()
+            try:
+                runtime().claim(session, task_id, f"reviewer-{n}")
+                session.commit()
+                results.append("won")
+            except ConflictError:
+                session.rollback()
+                results.append("lost")
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Counter(results) == {"won": 1, "lost": 19}
+    db.session.expire_all()
+    winner = db.session.get(HumanTask, task_id).assignee
+    claims = db.session.scalars(select(TrailEntry.actor).where(TrailEntry.action == "claim")).all()
+    assert claims == [winner]
+
+
+def test_two_schedulers_fire_every_timer_once(client, app):
+    login(client, "qiye")
+    applications = [submit_filing(client, apply_code(client)) for _ in range(8)]
+    expected = db.session.query(PendingTimer).count()
+    assert expected == 16  # a reminder and an overdue timer each
+    latest = max(t.due_at for t in db.session.scalars(select(PendingTimer)))
+    clock.travel_to(latest + timedelta(seconds=1))
+    engine = db.engine
+
+    @contextmanager
+    def scope():
+        with app.app_context(), Session(engine) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def scheduler() -> None:
+        for _ in range(20):
+            run_due_timers(runtime(), scope)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fired = db.session.execute(select(TrailEntry.instance_id, TrailEntry.bpmn_id)
+                               .where(TrailEntry.action == "timer")).all()
+    assert len(fired) == expected and len(set(fired)) == expected
+    assert db.session.query(PendingTimer).count() == 0
+    db.session.expire_all()
+    for application in applications:
+        refreshed = db.session.get(type(application), application.id)
+        assert refreshed.reminded and refreshed.overdue
