@@ -18,6 +18,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a 0.5 s job would flood the log
     from . import models  # noqa: F401  (register tables)
 
     db.init_app(app)

@@ -93,9 +93,9 @@ def machine_info() -> str:
             cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "?")
     except OSError:
         pass
-    import SpiffWorkflow  # noqa: F401
-    import sqlalchemy
     from importlib.metadata import version
+
+    import sqlalchemy
 
     return (f"{os.cpu_count()} cores ({cpu}), Python {py_platform.python_version()} on {sys.platform}, "
             f"SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {sqlalchemy.__version__}")
@@ -192,6 +192,7 @@ def submitted_filings(count: int) -> list[tuple[int, int, int]]:
 @dataclass
 class SqlCount:
     statements: list[str] = field(default_factory=list)
+    parameters: list[Any] = field(default_factory=list)
     commits: int = 0
 
     def summary(self) -> str:
@@ -218,6 +219,7 @@ def count_sql(engine) -> Iterator[SqlCount]:  # noqa: ANN001
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
         counter.statements.append(statement)
+        counter.parameters.append(parameters)
 
     def on_commit(conn):  # noqa: ANN001
         counter.commits += 1

@@ -60,6 +60,16 @@ def lookup_code(user: User, code: str) -> dict[str, str]:
     return {"project_code": project.code, "project_name": project.name, "location": project.location}
 
 
+def prefill(user: User, code: str) -> dict[str, str]:
+    """A new filing form starts from what the enterprise declared at 领码 (asked once, reused)."""
+    project = _check_project(user, code)
+    return {"project_code": project.code, "project_name": project.name, "location": project.location,
+            "nature": project.nature, "industry_code": project.industry_code,
+            "catalogue_code": project.catalogue_code or "", "scale_content": project.scale_content,
+            "planned_start": project.planned_start.isoformat(), "planned_end": project.planned_end.isoformat(),
+            "total_investment": format(project.total_investment.normalize(), "f")}
+
+
 def _create(user: User, raw: dict[str, Any]) -> FilingApplication:
     project = _check_project(user, str(raw.get("project_code", "")))
     busy = db.session.scalar(select(FilingApplication).where(

@@ -53,7 +53,7 @@ def filing_form(application_id: int | None = None):
         values = dict(application.draft) if application else {"project_code": request.args.get("code", "")}
         if not application and values["project_code"]:
             try:
-                values.update(filing.lookup_code(current_user, values["project_code"]))
+                values.update(filing.prefill(current_user, values["project_code"]))
             except ServiceError:
                 pass
         return _form_page("enterprise/filing_form.html", "filing", values, application=application)

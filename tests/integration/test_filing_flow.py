@@ -157,3 +157,11 @@ def test_other_enterprise_and_other_county_are_refused(client):
     assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 409
     client.post("/logout")
     assert client.get("/reviewer/").status_code == 302  # anonymous → login
+
+
+def test_new_filing_form_starts_from_the_declared_basic_information(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    page = client.get(f"/enterprise/filings/new?code={code}").data.decode()
+    assert 'value="1000"' in page and "购置数控加工中心20台，改造生产线2条" in page
+    assert 'value="C3484" selected' in page
