@@ -73,3 +73,13 @@ def year_days(year: int) -> list:
 
 def published_years() -> list[int]:
     return list(db.session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)))
+
+
+def warning_for(moment: datetime | None) -> str | None:
+    """Visible warning when a deadline was counted in a year whose holidays are not yet published."""
+    if moment is None:
+        return None
+    from ..domain.workdays import UTC
+
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
+    return work_calendar().warning(today(), local)

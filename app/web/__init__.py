@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from ..extensions import db, login_manager
 from ..models import FILING_STATUS, User
 from ..services import ServiceError
+from ..services.calendar import warning_for as calendar_warning
 from ..services.filing import visible_datetime
 
 
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["local"] = visible_datetime
     app.jinja_env.globals["FILING_STATUS"] = FILING_STATUS
+    app.jinja_env.globals["calendar_warning"] = calendar_warning
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):

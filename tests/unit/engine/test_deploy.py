@@ -66,3 +66,19 @@ def test_unparseable_and_entity_documents_are_refused(session):
     xxe = '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
     with pytest.raises(DeployError, match="DOCTYPE"):
         deploy_bundle(session, bundle(doctype=xxe), RULES)
+
+
+def test_running_instance_stays_on_its_version(session, runtime):
+    from sqlalchemy import select
+
+    from engine.tables import HumanTask
+
+    deploy_bundle(session, bundle(script="x = 1"), RULES)
+    old = runtime.start(session, "p", {}, "u").instance
+    deploy_bundle(session, bundle(script="x = 2"), RULES)
+    new = runtime.start(session, "p", {}, "u").instance
+    assert old.process_version_id != new.process_version_id
+    task = session.scalar(select(HumanTask).where(HumanTask.instance_id == old.id))
+    runtime.claim(session, task.id, "u")
+    outcome = runtime.complete(session, old.id, task.task_id, "u", {})
+    assert outcome.workflow.data["x"] == 1 and outcome.instance.status == "completed"
