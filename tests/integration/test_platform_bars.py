@@ -1,7 +1,7 @@
 """Bars every change keeps: configuration, CSRF, calendar maintenance, versions."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -42,8 +42,8 @@ def test_policy_staff_edit_the_calendar_and_a_new_year_counts_weekdays_with_a_wa
     assert "2025年例外日期" in client.get("/admin/calendar?year=2025").data.decode()
     cal = calendar.work_calendar()
     assert cal.add_workdays(date(2026, 12, 30), 2) == date(2027, 1, 1)  # 2027 unpublished: Mon–Fri
-    assert calendar.warning_for(datetime(2027, 1, 4, tzinfo=timezone.utc)) and "2027" in calendar.warning_for(
-        datetime(2027, 1, 4, tzinfo=timezone.utc))
+    assert calendar.warning_for(datetime(2027, 1, 4, tzinfo=UTC)) and "2027" in calendar.warning_for(
+        datetime(2027, 1, 4, tzinfo=UTC))
     response = client.post("/admin/calendar/day", data={"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
     assert response.status_code == 302
     assert client.post("/admin/calendar/year", data={"year": "2027", "published": "1"}).status_code == 302
@@ -51,7 +51,7 @@ def test_policy_staff_edit_the_calendar_and_a_new_year_counts_weekdays_with_a_wa
     cal = calendar.work_calendar()
     assert not cal.is_workday(date(2027, 1, 1)) and 2027 in cal.published_years
     assert cal.add_workdays(date(2026, 12, 30), 2) == date(2027, 1, 4)
-    assert calendar.warning_for(datetime(2027, 1, 4, tzinfo=timezone.utc)) is None
+    assert calendar.warning_for(datetime(2027, 1, 4, tzinfo=UTC)) is None
     db.session.query(CalendarDay).filter(CalendarDay.day == date(2027, 1, 1)).delete()
     client.post("/admin/calendar/year", data={"year": "2027", "published": "0"})
     calendar.invalidate()
