@@ -109,11 +109,22 @@ def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:
         return fields.String(validate=validate.OneOf(valid, error=f"请从列表中选择「{label}」"), **common())
     if d.type == "checkbox":
         return fields.Boolean(**common(invalid=f"「{label}」取值无效"))
+    if d.type == "uscc":
+        return fields.Function(deserialize=lambda value: _uscc(value, label), **common())
     if d.type == "mobile":
         return fields.String(validate=validate.Regexp(MOBILE, error=f"「{label}」须为11位手机号码"), **common())
     max_length = d.max_length or (200 if d.type in ("string", "project_code") else 4000)
     return fields.String(validate=validate.Length(max=max_length, error=f"「{label}」不能超过{max_length}字"),
                          **common())
+
+
+def _uscc(value: str, label: str) -> str:
+    from .domain.identity import check_uscc
+
+    try:
+        return check_uscc(value)
+    except ValueError:
+        raise ValidationError(f"「{label}」校验不通过，请核对18位代码") from None
 
 
 RuleFn = Callable[[dict[str, Any], Any], tuple[dict[str, Any], dict[str, str]]]

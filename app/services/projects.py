@@ -18,6 +18,9 @@ def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
     if user.enterprise_id is None:
         raise forbid("只有企业用户可以申请项目代码")
     _, values = validate("code_application", raw)
+    if values["unit_uscc"] != user.enterprise.uscc:
+        raise ServiceError("项目单位与登录企业不一致", 422,
+                           {"unit_uscc": "「项目单位统一社会信用代码」须与登录的企业账号一致"})
     today = calendar.today()
     for _attempt in range(5):  # five random digits: a collision is rare, retry in a savepoint
         code = generate_project_code(today, values["region_code"], values["type_code"])

@@ -25,7 +25,8 @@ def projects():
 @role_required("applicant")
 def code_apply():
     if request.method == "GET":
-        return _form_page("enterprise/code_apply.html", "code_application", {})
+        return _form_page("enterprise/code_apply.html", "code_application",
+                          {"unit_uscc": current_user.enterprise.uscc if current_user.enterprise else ""})
     try:
         project = project_service.apply_for_code(current_user, request.form.to_dict())
     except ServiceError as exc:

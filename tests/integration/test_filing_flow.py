@@ -165,3 +165,13 @@ def test_new_filing_form_starts_from_the_declared_basic_information(client):
     page = client.get(f"/enterprise/filings/new?code={code}").data.decode()
     assert 'value="1000"' in page and "购置数控加工中心20台，改造生产线2条" in page
     assert 'value="C3484" selected' in page
+
+
+def test_code_application_checks_the_credit_code(client):
+    from tests.integration.helpers import code_form
+
+    login(client, "qiye")
+    response = client.post("/enterprise/code/new", data=code_form(unit_uscc="91430300MA4RTM5T6X"))
+    assert response.status_code == 422 and "校验不通过" in response.data.decode()
+    response = client.post("/enterprise/code/new", data=code_form(unit_uscc="91440300MA5DC0G84E"))
+    assert response.status_code == 422 and "须与登录的企业账号一致" in response.data.decode()
