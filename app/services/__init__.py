@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 from engine.runtime import EngineError
@@ -56,5 +57,10 @@ def not_found(message: str = "记录不存在") -> ServiceError:
 
 
 def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Form values as JSON-safe strings (Decimal and date kept exact)."""
-    return {k: (v if isinstance(v, (str, int, bool)) or v is None else str(v)) for k, v in values.items()}
+    """Form values as JSON-safe strings (Decimal and date kept exact; 300.0000 shown as 300)."""
+    def one(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return format(v.normalize(), "f")
+        return v if isinstance(v, (str, int, bool)) or v is None else str(v)
+
+    return {k: one(v) for k, v in values.items()}

@@ -258,6 +258,13 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
     return certificate
 
 
+def visible_deadline(value: datetime | None) -> str:
+    """A deadline is midnight after the last working day: show that day's 23:59, not the next day's 00:00."""
+    from datetime import timedelta
+
+    return visible_datetime(value - timedelta(minutes=1)) if value else ""
+
+
 def visible_datetime(value: datetime | None) -> str:
     from ..domain.workdays import SHANGHAI, UTC
 

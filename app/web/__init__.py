@@ -11,7 +11,7 @@ from ..extensions import db, login_manager
 from ..models import FILING_STATUS, User
 from ..services import ServiceError
 from ..services.calendar import warning_for as calendar_warning
-from ..services.filing import visible_datetime
+from ..services.filing import visible_datetime, visible_deadline
 
 
 @login_manager.user_loader
@@ -50,6 +50,7 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["local"] = visible_datetime
+    app.jinja_env.filters["deadline"] = visible_deadline
     app.jinja_env.globals["FILING_STATUS"] = FILING_STATUS
     app.jinja_env.globals["calendar_warning"] = calendar_warning
 

@@ -46,6 +46,14 @@ def claim_from_todo(page: Page, number: str, step: str, shots=None) -> None:
     expect(page.locator("h1")).to_contain_text(f"{step}：{number}")
 
 
+def expect_readonly_filing(page: Page) -> None:
+    """The read-only 申报信息 shows names, not codes, and the project's name and location."""
+    expect(page.locator("#f_project_name")).to_have_value(PROJECT_NAME)
+    expect(page.locator("#f_location")).to_have_value(re.compile("江海区"))
+    expect(page.locator("#f_authority_id")).to_have_value(AUTHORITY)
+    expect(page.locator("#f_industry_code")).to_have_value(re.compile(r"^C3484 \S"))
+
+
 def test_enterprise_files_and_county_issues_certificate(page: Page, shots, tmp_path):
     start = today() + timedelta(days=30)
     end = start + timedelta(days=365)
@@ -103,6 +111,7 @@ def test_enterprise_files_and_county_issues_certificate(page: Page, shots, tmp_p
     phone = page.locator('.field[data-field="contact_phone"]')
     expect(phone).to_have_class(re.compile("has-error"))
     expect(phone.locator(".error-text")).to_contain_text("须为11位手机号码")
+    expect(page.locator(".error-summary a", has_text="联系人手机")).to_have_attribute("href", "#field-contact_phone")
     expect(page.locator("#f_total_investment")).to_have_value("1000")  # what was typed is kept
     page.screenshot(path=shots / "01-filing-form-error.png", full_page=True)
 
@@ -119,12 +128,14 @@ def test_enterprise_files_and_county_issues_certificate(page: Page, shots, tmp_p
     page.get_by_role("button", name="提交备案").click()
     expect(page.locator(".flash.success")).to_contain_text("已提交")
     expect(page.locator("#status")).to_have_text("待受理")
+    expect_readonly_filing(page)
     page.screenshot(path=shots / "02-filing-detail-submitted.png", full_page=True)
     logout(page)
 
     # 受理人员：签收并受理
     login(page, "shouli")
     claim_from_todo(page, number, "受理", shots)
+    expect_readonly_filing(page)
     page.screenshot(path=shots / "04-reviewer-task-accept.png", full_page=True)
     page.get_by_role("radio", name="受理", exact=True).check()
     page.get_by_role("button", name="提交受理意见").click()

@@ -24,7 +24,7 @@ def test_filing_from_code_to_verified_certificate(client):
 
     application = submit_filing(client, code)
     assert application.status == "submitted"
-    assert application.draft["fixed_assets"] == "900.0000"
+    assert application.draft["fixed_assets"] == "900"
 
     assert act(client, "shouli", application, "accept", {"decision": "accept"}).status_code == 302
     assert refreshed(application).status == "accepted"
