@@ -183,6 +183,16 @@ def own_application(user: User, application_id: int) -> FilingApplication:
     return _own_application(user, application_id)
 
 
+def current_reviewer_task(user: User, application_id: int) -> HumanTask | None:
+    application = db.session.get(FilingApplication, application_id)
+    if application is None:
+        raise not_found("备案申请不存在")
+    if user.department_id is None or application.department_id != user.department_id:
+        raise forbid("该办件不属于您的部门")
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == application.instance_id))
+    return next((t for t in tasks if _may_handle(user, t)), None)
+
+
 def application_for_task(task: HumanTask) -> FilingApplication | None:
     return db.session.scalar(select(FilingApplication).where(FilingApplication.instance_id == task.instance_id))
 

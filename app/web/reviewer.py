@@ -68,3 +68,14 @@ def complete(task_id: int):
     flash(f"已办理：{application.number}（当前状态：{application.status_label}）", "success")
     return redirect(url_for("reviewer.todo"))
 
+
+
+@bp.route("/applications/<int:application_id>")
+@role_required(*REVIEWER_ROLES)
+def application(application_id: int):
+    """Where a reminder links to: the application's current step, if it is in my hands."""
+    task = filing.current_reviewer_task(current_user, application_id)
+    if task is None:
+        flash("该办件当前不在您的待办中（可能已由同事办理或已办结）", "info")
+        return redirect(url_for("reviewer.todo"))
+    return redirect(url_for("reviewer.task", task_id=task.id))

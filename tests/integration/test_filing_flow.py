@@ -132,6 +132,11 @@ def test_reminder_and_overdue_by_moving_the_clock(client, app):
     assert kinds == {"reminder", "overdue"}
     login(client, "shouli")
     assert "已超期" in client.get("/reviewer/").data.decode()
+    link = client.get(f"/reviewer/applications/{application.id}")
+    assert link.status_code == 302 and f"/reviewer/tasks/{task.id}" in link.headers["Location"]
+    client.post("/logout")
+    login(client, "xh_shouli")
+    assert client.get(f"/reviewer/applications/{application.id}").status_code == 403
 
 
 def test_other_enterprise_and_other_county_are_refused(client):
