@@ -7,7 +7,8 @@ from flask_wtf import CSRFProtect
 from engine.tables import Base
 
 # One metadata for engine and application tables, so one Alembic history builds both.
-db = SQLAlchemy(model_class=Base)
+# expire_on_commit off: a page rendered after its use case commits need not reload every row it shows.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 JIANGHAI = "江门市江海区发展和改革局"
@@ -54,8 +55,22 @@ def sqlite_database() -> Database:
     import sqlite3
 
     folder = tempfile.mkdtemp(prefix="bench-")
-    return Database("sqlite", f"sqlite:///{folder}/bench.sqlite", f"SQLite {sqlite3.sqlite_version}",
+    return Database("sqlite", f"sqlite:///{folder}/bench.sqlite", f"SQLite {sqlite3.sqlite_version} (WAL, {_fs(folder)})",
                     lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _fs(folder: str) -> str:
+    """The file system type under `folder` (tmpfs makes commits look cheaper than on disk)."""
+    best, kind = "", "?"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) > 2 and folder.startswith(parts[1]) and len(parts[1]) > len(best):
+                    best, kind = parts[1], parts[2]
+    except OSError:
+        pass
+    return kind
 
 
 def postgres_database(url: str = PG_URL) -> Database:
@@ -72,7 +87,7 @@ def postgres_database(url: str = PG_URL) -> Database:
         conn.execute(text("CREATE SCHEMA public"))
         version = conn.scalar(text("SHOW server_version"))
     engine.dispose()
-    return Database("postgres", url, f"PostgreSQL {version}")
+    return Database("postgres", url, f"PostgreSQL {version.split()[0]}")
 
 
 def postgres_reachable(url: str = PG_URL) -> str | None:
@@ -98,7 +113,15 @@ def machine_info() -> str:
     import sqlalchemy
 
     return (f"{os.cpu_count()} cores ({cpu}), Python {py_platform.python_version()} on {sys.platform}, "
-            f"SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {sqlalchemy.__version__}")
+            f"SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {sqlalchemy.__version__}, load {load()}")
+
+
+def load() -> str:
+    """1-minute load average: other work on a shared machine shows up in every figure."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
 
 
 # ---------------------------------------------------------------- the app
@@ -147,27 +170,38 @@ def department_id(name: str = JIANGHAI) -> int:
 
 
 # ---------------------------------------------------------------- fresh filings (service layer, no HTTP)
-def code_form() -> dict[str, str]:
+def _forms() -> tuple[Callable[..., dict], Callable[..., dict]]:
+    """The integration tests' valid forms, kept in step with forms/*.yaml; a local copy if tests/ is absent."""
+    try:
+        from tests.integration.helpers import code_form, filing_form
+
+        return code_form, filing_form
+    except ImportError:
+        return _code_form, _filing_form
+
+
+def _code_form(**overrides: str) -> dict[str, str]:
     from app.services.calendar import today
 
     start = today() + timedelta(days=30)
-    return {"name": "江海区精密零部件数控化改造项目", "type_code": "02", "industry_code": "C3484",
-            "catalogue_code": "", "nature": "技术改造", "region_code": JIANGHAI_REGION, "address": "明辉路35号2栋",
-            "scale_content": "购置数控加工中心20台，改造生产线2条", "planned_start": start.isoformat(),
-            "planned_end": (start + timedelta(days=365)).isoformat(), "total_investment": "1000"}
+    return {"unit_uscc": "91430300MA4RTM5T6H", "name": "江海区精密零部件数控化改造项目", "type_code": "02",
+            "industry_code": "C3484", "catalogue_code": "", "nature": "技术改造", "region_code": JIANGHAI_REGION,
+            "address": "明辉路35号2栋", "scale_content": "购置数控加工中心20台，改造生产线2条",
+            "planned_start": start.isoformat(), "planned_end": (start + timedelta(days=365)).isoformat(),
+            "total_investment": "1000", **overrides}
 
 
-def filing_form(code: str, authority: int) -> dict[str, str]:
+def _filing_form(code: str, **overrides: str) -> dict[str, str]:
     from app.services.calendar import today
 
     start = today() + timedelta(days=30)
-    return {"authority_id": str(authority), "project_code": code, "nature": "技术改造", "industry_code": "C3484",
+    return {"authority_id": "", "project_code": code, "nature": "技术改造", "industry_code": "C3484",
             "catalogue_code": "", "scale_content": "购置数控加工中心20台", "jobs_construction": "30",
             "jobs_operation": "50", "capital_category": "other", "capital": "300", "annual_plan": "600",
             "total_investment": "1000", "civil_investment": "200", "equipment_investment": "700",
             "import_fx": "0", "own_funds": "400", "domestic_loans": "500", "securities": "0", "other_funds": "100",
             "planned_start": start.isoformat(), "planned_end": (start + timedelta(days=365)).isoformat(),
-            "contact_name": "张经办", "contact_phone": "13800138000"}
+            "contact_name": "张经办", "contact_phone": "13800138000", **overrides}
 
 
 def submitted_filings(count: int) -> list[tuple[int, int, int]]:
@@ -176,12 +210,13 @@ def submitted_filings(count: int) -> list[tuple[int, int, int]]:
     from app.services import filing, projects
     from engine.tables import HumanTask
 
+    code_form, filing_form = _forms()
     applicant = user("qiye")
-    authority = department_id()
+    authority = str(department_id())
     result = []
     for _ in range(count):
-        project = projects.apply_for_code(applicant, code_form())
-        application = filing.submit(applicant, filing_form(project.code, authority))
+        project = projects.apply_for_code(applicant, code_form(unit_uscc=applicant.enterprise.uscc))
+        application = filing.submit(applicant, filing_form(project.code, authority_id=authority))
         task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == application.instance_id,
                                                                HumanTask.bpmn_id == "accept"))
         result.append((application.id, application.instance_id, task_id))
@@ -194,6 +229,9 @@ class SqlCount:
     statements: list[str] = field(default_factory=list)
     parameters: list[Any] = field(default_factory=list)
     commits: int = 0
+    execute_ms: float = 0.0  # time inside cursor.execute (the database's share, commit excluded)
+    commit_ms: float = 0.0  # from the connection's COMMIT to the session's after_commit
+    _commit_started: float | None = None
 
     def summary(self) -> str:
         """First words of each statement, e.g. 'SELECT app_user, UPDATE wf_instance'."""
@@ -220,14 +258,30 @@ def count_sql(engine) -> Iterator[SqlCount]:  # noqa: ANN001
     def on_execute(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
         counter.statements.append(statement)
         counter.parameters.append(parameters)
+        conn.info["bench_started"] = time.perf_counter()
+
+    def on_executed(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        started = conn.info.pop("bench_started", None)
+        if started is not None:
+            counter.execute_ms += (time.perf_counter() - started) * 1000.0
 
     def on_commit(conn):  # noqa: ANN001
         counter.commits += 1
+        counter._commit_started = time.perf_counter()
+
+    def on_session_commit(session):  # noqa: ANN001, ARG001
+        if counter._commit_started is not None:
+            counter.commit_ms += (time.perf_counter() - counter._commit_started) * 1000.0
+            counter._commit_started = None
 
     event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "after_cursor_execute", on_executed)
     event.listen(engine, "commit", on_commit)
+    event.listen(Session, "after_commit", on_session_commit)
     try:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "after_cursor_execute", on_executed)
         event.remove(engine, "commit", on_commit)
+        event.remove(Session, "after_commit", on_session_commit)

@@ -161,9 +161,10 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> Filing
     task = reviewer_task(user, human_task_id)
     decision = raw.get("decision")
     action = "refuse" if decision == "reject" else "complete"
-    instance_id, form_key = task.instance_id, task.form_key
-    outcome = runtime().complete(db.session, instance_id, task.task_id, user.actor, raw, action=action)
-    application = db.session.scalar(select(FilingApplication).where(FilingApplication.instance_id == instance_id))
+    application = _application_of(db.session, task.business_key, task.instance_id)
+    form_key = task.form_key
+    outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action=action,
+                                 human=task)
     values = outcome.values[form_key]
     if values.get("decision") in ("correction", "return", "reject"):
         # The opinion goes to the applicant at once, in the same transaction as the decision.
@@ -197,6 +198,13 @@ def application_for_task(task: HumanTask) -> FilingApplication | None:
     return db.session.scalar(select(FilingApplication).where(FilingApplication.instance_id == task.instance_id))
 
 
+def _application_of(session: Session, business_key: str | None, instance_id: int) -> FilingApplication | None:
+    """By primary key from the business key "filing:<id>": an identity-map hit when already loaded."""
+    if business_key and business_key.startswith("filing:"):
+        return session.get(FilingApplication, int(business_key.split(":", 1)[1]))
+    return session.scalar(select(FilingApplication).where(FilingApplication.instance_id == instance_id))
+
+
 # ---- the workflow tells the application what happened ----------------------------------------
 _STATUS_BY_TASK = {"accept": "submitted", "review": "accepted", "issue": "reviewed"}
 
@@ -205,10 +213,7 @@ def on_filing_saved(session: Session, instance: Instance, workflow: Any, events:
                     actor: str) -> None:
     if instance.process_key != PROCESS_KEY:
         return
-    application = session.scalar(select(FilingApplication).where(FilingApplication.instance_id == instance.id))
-    if application is None:
-        application_id = int((instance.business_key or "filing:0").split(":")[1])
-        application = session.get(FilingApplication, application_id)
+    application = _application_of(session, instance.business_key, instance.id)
     if application is None:
         return
     now = clock.utcnow_naive()
