@@ -217,6 +217,17 @@ class SpecCache:
             self._specs[version.id] = specs
         return specs
 
+    def get_by_id(self, session: Session, version_id: int) -> tuple[Any, dict[str, Any]]:
+        """The hot path of every load: no query unless this process has not parsed the version yet."""
+        with self._lock:
+            hit = self._specs.get(version_id)
+        if hit:
+            return hit
+        version = session.get(ProcessVersion, version_id)
+        if version is None:
+            raise DeployError(f"流程版本 {version_id} 不存在")
+        return self.get(version)
+
 
 def deploy_bundle(session: Session, bundle: Bundle, rules: TaskRules, actor: str = "system") -> list[ProcessVersion]:
     """Store a new version for each process whose content changed; unchanged files add nothing."""

@@ -2,17 +2,19 @@
 of READY human tasks and pending timers that inboxes and the scheduler read."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
-from weakref import WeakKeyDictionary
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
@@ -62,14 +64,57 @@ class InvalidForm(EngineError):
         self.errors = dict(errors)
 
 
+# The spec to attach while a state is being restored (states are stored without their spec).
+_restoring: contextvars.ContextVar[tuple[Any, dict[str, Any]] | None] = contextvars.ContextVar("restoring", default=None)
+
+
+class SpecLessWorkflowConverter(BpmnWorkflowConverter):
+    """Stores an instance without its process spec: the spec is the deployed version's, immutable and
+    cached, so embedding it would only double the state and re-parse it on every load. States that
+    still carry a spec load as before."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        if "spec" in dct:
+            return super().from_dict(dct)
+        specs = _restoring.get()
+        if specs is None:
+            raise EngineError("恢复流程实例需要其流程版本的定义")
+        workflow = self.target_class(specs[0], specs[1], deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], uuid.UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(uuid.UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
 def _registry():
-    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: SpecLessWorkflowConverter})
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     return registry
 
 
 SERIALIZER = BpmnWorkflowSerializer(_registry())
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    return SERIALIZER.serialize_json(workflow)
+
+
+def load_state(state: str, specs: tuple[Any, dict[str, Any]]) -> BpmnWorkflow:
+    """Restore a stored state onto the (spec, subprocess specs) of its process version."""
+    token = _restoring.set(specs)
+    try:
+        return SERIALIZER.deserialize_json(state)
+    finally:
+        _restoring.reset(token)
 
 
 def to_naive_utc(value: Any) -> datetime | None:
@@ -117,16 +162,34 @@ class Runtime:
                              .with_for_update(skip_locked=skip_locked))
         if row is None:
             raise NotFound("流程实例不存在或正由他人处理")
-        workflow = SERIALIZER.deserialize_json(row.state)
+        workflow = load_state(row.state, self.specs.get_by_id(session, row.process_version_id))
         workflow.script_engine = self.script_engine
         self._projected[workflow] = self._projection(workflow)
         return row, workflow
 
+    @staticmethod
+    def _scan(workflow: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, tuple[Any, datetime]]]:
+        """READY manual tasks and waiting timers, in one walk of the task tree."""
+        ready, timers = {}, {}
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if task.state == TaskState.READY:
+                if task.task_spec.manual:
+                    ready[str(task.id)] = task
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                value = definition.details(task).value
+                if isinstance(value, dict):  # cycles keep {"next": iso, ...}
+                    value = value.get("next")
+                if value:
+                    timers[str(task.id)] = (task, to_naive_utc(value))
+        return ready, timers
+
     def _projection(self, workflow: BpmnWorkflow) -> tuple[set[str], dict[str, datetime]]:
         """What the projection tables hold for this state: READY manual task ids and timer due times.
         Diffing it in memory before and after a step saves a SELECT of each table on every save."""
-        ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        return ready, {task_id: due for task_id, (_, due) in self.waiting_timers(workflow).items()}
+        ready, timers = self._scan(workflow)
+        return set(ready), {task_id: due for task_id, (_, due) in timers.items()}
 
     @staticmethod
     def prune(workflow: BpmnWorkflow) -> None:
@@ -147,7 +210,7 @@ class Runtime:
     def _save(self, session: Session, row: Instance, workflow: BpmnWorkflow, actor: str,
               events: list[dict[str, Any]]) -> None:
         self.prune(workflow)
-        row.state = SERIALIZER.serialize_json(workflow)
+        row.state = dump_state(workflow)
         row.updated_at = clock.utcnow_naive()
         if workflow.is_completed():
             row.status, row.completed_at = "completed", row.updated_at
@@ -160,9 +223,10 @@ class Runtime:
                 raise ConflictError("该办件正被他人处理，请稍后重试") from None
             raise
         ready_before, timers_before = self._projected.get(workflow, (set(), {}))
-        self._project_tasks(session, row, workflow, ready_before)
-        self._project_timers(session, row, workflow, timers_before)
-        self._projected[workflow] = self._projection(workflow)
+        ready, timers = self._scan(workflow)
+        self._project_tasks(session, row, ready, ready_before)
+        self._project_timers(session, row, timers, timers_before)
+        self._projected[workflow] = set(ready), {task_id: due for task_id, (_, due) in timers.items()}
         for listener in self.listeners:
             listener(session, row, workflow, events, actor)
 
@@ -177,8 +241,7 @@ class Runtime:
             status_before=before, status_after=after, detail=detail))
 
     # ---------------------------------------------------------------- projections
-    def _project_tasks(self, session: Session, row: Instance, workflow: BpmnWorkflow, before: set[str]) -> None:
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    def _project_tasks(self, session: Session, row: Instance, ready: dict[str, Any], before: set[str]) -> None:
         gone = before - ready.keys()
         if gone:
             # "evaluate" drops matching rows from the identity map in Python, without a SELECT.
@@ -201,23 +264,11 @@ class Runtime:
                 remind_at=to_naive_utc(data.get(props["remindVar"])) if props.get("remindVar") else None,
             ))
 
-    @staticmethod
-    def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, datetime]]:
-        result = {}
-        for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = definition.details(task).value
-            if isinstance(value, dict):  # cycles keep {"next": iso, ...}
-                value = value.get("next")
-            if value:
-                result[str(task.id)] = (task, to_naive_utc(value))
-        return result
+    def waiting_timers(self, workflow: BpmnWorkflow) -> dict[str, tuple[Any, datetime]]:
+        return self._scan(workflow)[1]
 
-    def _project_timers(self, session: Session, row: Instance, workflow: BpmnWorkflow,
+    def _project_timers(self, session: Session, row: Instance, waiting: dict[str, tuple[Any, datetime]],
                         before: dict[str, datetime]) -> None:
-        waiting = self.waiting_timers(workflow)
         stale = {task_id for task_id, due in before.items() if waiting.get(task_id, (None, None))[1] != due}
         if stale:
             session.execute(delete(PendingTimer).where(PendingTimer.instance_id == row.id,
