@@ -220,6 +220,8 @@ def bench_http(app, runs: int) -> dict[str, Any]:
         with count_sql(engine) as sql:
             ms, response = timed(lambda h=human_id: client.post(f"/reviewer/tasks/{h}/complete", data=dict(ACCEPT)))
         assert response.status_code == 302, response.status_code
+        with client.session_transaction() as session:  # a browser shows (and so drops) the flash message
+            session.pop("_flashes", None)
         if i >= 3:
             times.append(ms)
             statements.append(len(sql.statements))

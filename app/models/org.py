@@ -71,7 +71,8 @@ class User(UserMixin, db.Model):
 
     enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
-    role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    # joined: every request loads its user with the roles in one statement
+    role_rows: Mapped[list[UserRole]] = relationship(lazy="joined", cascade="all, delete-orphan")
 
     @property
     def roles(self) -> set[str]:

@@ -114,7 +114,7 @@ def seed_demo() -> None:
     db.session.flush()
     password = hash_password(DEMO_PASSWORD)
     for username, display, kind, uscc, dept, roles in DEMO_USERS:
-        if db.session.scalar(select(User).where(User.username == username)) is not None:
+        if db.session.scalar(select(User.id).where(User.username == username)) is not None:
             continue
         user = User(username=username, display_name=display, kind=kind, password_hash=password,
                     enterprise_id=db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc)) if uscc else None,

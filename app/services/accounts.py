@@ -21,7 +21,7 @@ def hash_password(password: str) -> str:
 
 @use_case
 def authenticate(username: str, password: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    user = db.session.scalars(select(User).where(User.username == username.strip())).unique().first()
     try:
         _hasher.verify(user.password_hash if user else _DUMMY, password)
     except (VerifyMismatchError, InvalidHash):
