@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from engine import clock
 
+from ..domain.screening import NATURES
+from ..services import ServiceError, calendar_admin, policy_admin
 from ..services import calendar as calendar_service
-from ..services import calendar_admin
 from ..services.platform import runtime
 from . import role_required
 
@@ -59,3 +60,33 @@ def dev_clock():
 
     return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
                            next_due=runtime().next_due(db.session), real=datetime.now())
+
+
+@bp.route("/policy-rules")
+@role_required("policy", "admin")
+def policy_rules():
+    return render_template("admin/policy_rules.html", rules=policy_admin.rules(), labels=policy_admin.KIND_LABELS)
+
+
+@bp.route("/policy-rules/new", methods=["GET", "POST"])
+@bp.route("/policy-rules/<rule_id>", methods=["GET", "POST"])
+@role_required("policy", "admin")
+def policy_rule(rule_id: str | None = None):
+    row = next((r for r in policy_admin.rules() if r.id == rule_id), None) if rule_id else None
+    if rule_id and row is None:
+        abort(404)
+    if request.method == "POST":
+        try:
+            policy_admin.save_rule(current_user, request.form.to_dict(), rule_id)
+        except ServiceError as exc:
+            return render_template("admin/policy_rule.html", rule=row, values=request.form, errors=exc.errors,
+                                   labels=policy_admin.KIND_LABELS, natures=NATURES), exc.status
+        flash("规则已保存，新提交的申报即按此规则审查", "success")
+        return redirect(url_for("admin.policy_rules"))
+    values = {} if row is None else {
+        "id": row.id, "kind": row.kind, "title": row.title, "industry_prefixes": "、".join(row.industry_prefixes),
+        "catalogue_codes": "、".join(row.catalogue_codes), "natures": "、".join(row.natures),
+        "region_prefixes": "、".join(row.region_prefixes), "message": row.message, "source": row.source,
+        "active": "on" if row.active else ""}
+    return render_template("admin/policy_rule.html", rule=row, values=values, errors={},
+                           labels=policy_admin.KIND_LABELS, natures=NATURES)

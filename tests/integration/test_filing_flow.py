@@ -180,3 +180,14 @@ def test_code_application_checks_the_credit_code(client):
     assert response.status_code == 422 and "校验不通过" in response.data.decode()
     response = client.post("/enterprise/code/new", data=code_form(unit_uscc="91440300MA5DC0G84E"))
     assert response.status_code == 422 and "须与登录的企业账号一致" in response.data.decode()
+
+
+def test_saved_and_withdrawn_applications_are_in_the_drafts_box(client):
+    login(client, "qiye")
+    code = apply_code(client)
+    response = client.post("/enterprise/filings/new", data={**filing_form(code, authority_id=authority_id(),
+                                                                          contact_phone="bad"), "action": "save"})
+    assert response.status_code == 302  # a draft is saved as typed, checked only on submit
+    page = client.get("/enterprise/").data.decode()
+    drafts = page.split('id="drafts"')[1].split("全部项目")[0]
+    assert "继续填写" in drafts and "江海区精密零部件数控化改造项目" in drafts

@@ -60,3 +60,29 @@ def test_policy_staff_edit_the_calendar_and_a_new_year_counts_weekdays_with_a_wa
 def test_applicants_cannot_edit_the_calendar(client):
     login(client, "qiye")
     assert client.post("/admin/calendar/day", data={"day": "2027-01-01", "kind": "holiday"}).status_code == 403
+
+
+def test_policy_staff_add_a_screening_rule_that_applies_at_once(client):
+    from app.models import PolicyRuleRow
+    from tests.integration.helpers import code_form
+
+    login(client, "zhengce")
+    assert "产能严重过剩" in client.get("/admin/policy-rules").data.decode()
+    bad = client.post("/admin/policy-rules/new", data={"id": "x", "kind": "overcapacity", "title": ""})
+    assert bad.status_code == 422 and "规则编号" in bad.data.decode() and "请填写「规则名称」" in bad.data.decode()
+    rule = {"id": "test_machinery_ban", "kind": "regional_ban", "title": "测试：禁止新增通用零部件产能",
+            "industry_prefixes": "C3484", "natures": "技术改造", "region_prefixes": "440704",
+            "message": "江海区暂停受理通用零部件项目", "source": "测试文件〔2026〕1号", "active": "on"}
+    assert client.post("/admin/policy-rules/new", data=rule).status_code == 302
+    client.post("/logout")
+    login(client, "qiye")
+    refused = client.post("/enterprise/code/new", data=code_form())
+    assert refused.status_code == 422 and "江海区暂停受理通用零部件项目" in refused.data.decode()
+    assert "测试文件〔2026〕1号" in refused.data.decode()
+    db.session.query(PolicyRuleRow).filter_by(id="test_machinery_ban").delete()
+    db.session.commit()
+
+
+def test_enterprises_cannot_edit_screening_rules(client):
+    login(client, "qiye")
+    assert client.get("/admin/policy-rules").status_code == 403
