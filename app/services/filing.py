@@ -1,7 +1,7 @@
 """备案 use cases: drafts, submit, withdraw, the reviewer steps, and the sync from the workflow."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -12,6 +12,7 @@ from engine import clock
 from engine.runtime import to_naive_utc
 from engine.tables import HumanTask, Instance
 
+from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
 from . import ServiceError, calendar, forbid, jsonable, not_found, use_case
@@ -21,7 +22,7 @@ PROCESS_KEY = "filing"
 VALIDITY_YEARS = 2  # a certificate not started within 2 years lapses (发改委令第14号 art 15; 004)
 
 
-def _own_application(user: User, application_id: int) -> FilingApplication:
+def own_application(user: User, application_id: int) -> FilingApplication:
     application = db.session.get(FilingApplication, application_id)
     if application is None:
         raise not_found("备案申请不存在")
@@ -100,7 +101,7 @@ def save_draft(user: User, raw: dict[str, Any], application_id: int | None = Non
     """草稿箱: keep what was typed, unvalidated, without moving the workflow."""
     if application_id is None:
         return _create(user, raw)
-    application = _own_application(user, application_id)
+    application = own_application(user, application_id)
     _editable(application)
     application.draft = dict(raw)
     application.updated_at = clock.utcnow_naive()
@@ -109,7 +110,7 @@ def save_draft(user: User, raw: dict[str, Any], application_id: int | None = Non
 
 @use_case
 def submit(user: User, raw: dict[str, Any], application_id: int | None = None) -> FilingApplication:
-    application = _create(user, raw) if application_id is None else _own_application(user, application_id)
+    application = _create(user, raw) if application_id is None else own_application(user, application_id)
     if str(raw.get("project_code", "")).strip() not in (application.project.code, application.project.legacy_code):
         raise ServiceError("项目代码与本申请不一致", 422, {"project_code": "项目代码与本申请的项目不一致，请勿修改"})
     task = _editable(application)
@@ -121,7 +122,7 @@ def submit(user: User, raw: dict[str, Any], application_id: int | None = None) -
 
 @use_case
 def withdraw(user: User, application_id: int) -> FilingApplication:
-    application = _own_application(user, application_id)
+    application = own_application(user, application_id)
     if application.status != "submitted":
         raise ServiceError("只有待受理的申请可以撤回；已受理的申请不能撤回", 409)
     runtime().send_message(db.session, application.instance_id, "withdraw", {}, user.actor, action="withdraw")
@@ -178,10 +179,6 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> Filing
 
 def certificate_of(application: FilingApplication) -> FilingCertificate | None:
     return db.session.scalar(select(FilingCertificate).where(FilingCertificate.application_id == application.id))
-
-
-def own_application(user: User, application_id: int) -> FilingApplication:
-    return _own_application(user, application_id)
 
 
 def current_reviewer_task(user: User, application_id: int) -> HumanTask | None:
@@ -275,12 +272,8 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
 
 def visible_deadline(value: datetime | None) -> str:
     """A deadline is midnight after the last working day: show that day's 23:59, not the next day's 00:00."""
-    from datetime import timedelta
-
     return visible_datetime(value - timedelta(minutes=1)) if value else ""
 
 
 def visible_datetime(value: datetime | None) -> str:
-    from ..domain.workdays import SHANGHAI, UTC
-
     return value.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
