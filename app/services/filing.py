@@ -6,7 +6,7 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
 from engine.runtime import to_naive_utc
@@ -198,7 +198,8 @@ def application_for_task(task: HumanTask) -> FilingApplication | None:
 def _application_of(session: Session, business_key: str | None, instance_id: int) -> FilingApplication | None:
     """By primary key from the business key "filing:<id>": an identity-map hit when already loaded."""
     if business_key and business_key.startswith("filing:"):
-        return session.get(FilingApplication, int(business_key.split(":", 1)[1]))
+        # The completion path needs the application's own columns only; related rows load if touched.
+        return session.get(FilingApplication, int(business_key.split(":", 1)[1]), options=[lazyload("*")])
     return session.scalar(select(FilingApplication).where(FilingApplication.instance_id == instance_id))
 
 
