@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from . import clock
@@ -54,7 +54,10 @@ class HumanTask(Base):
     __tablename__ = "wf_human_task"
     __table_args__ = (
         UniqueConstraint("instance_id", "task_id"),
-        Index("ix_wf_human_task_inbox", "candidate_role", "department_id", "region_code", "assignee"),
+        # Matches the inbox's WHERE and ORDER BY, so the first page is read in order, not sorted:
+        # 1.3 ms instead of 23–28 ms at 100,000 open tasks (bench/).
+        Index("ix_wf_human_task_inbox_due", "candidate_role", "department_id", "region_code",
+              text("(due_at IS NULL)"), "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
