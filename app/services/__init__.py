@@ -39,8 +39,7 @@ def use_case(fn: Callable[P, R]) -> Callable[P, R]:
             raise ServiceError("表单有误，请按提示修改后重新提交", 422, exc.errors) from None
         except EngineError as exc:
             db.session.rollback()
-            errors = getattr(exc, "errors", None)
-            raise ServiceError(str(exc), exc.status, errors) from None
+            raise ServiceError(str(exc), exc.status) from None
         except BaseException:
             db.session.rollback()
             raise
