@@ -36,13 +36,15 @@ def _applicant_task(application: FilingApplication) -> HumanTask | None:
                                                      HumanTask.candidate_role == "applicant"))
 
 
+def _next_serial(session: Session, column: Any, prefix: str) -> int:
+    """The next serial under a number prefix (unique columns refuse a duplicate)."""
+    return (session.scalar(select(func.count()).where(column.like(f"{prefix}%"))) or 0) + 1
+
+
 def _next_number(region: str) -> str:
     """办件单号: region - 03 (备案) - year + serial + XMBA (Hunan's public list, domain.md §12)."""
-    year = calendar.today().year
-    prefix = f"{region}-03-{year}"
-    count = db.session.scalar(select(func.count()).select_from(FilingApplication)
-                              .where(FilingApplication.number.like(f"{prefix}%"))) or 0
-    return f"{prefix}{count + 1:04d}XMBA"
+    prefix = f"{region}-03-{calendar.today().year}"
+    return f"{prefix}{_next_serial(db.session, FilingApplication.number, prefix):04d}XMBA"
 
 
 def _check_project(user: User, code: str) -> Project:
@@ -192,7 +194,7 @@ def current_reviewer_task(user: User, application_id: int) -> HumanTask | None:
 
 
 def application_for_task(task: HumanTask) -> FilingApplication | None:
-    return db.session.scalar(select(FilingApplication).where(FilingApplication.instance_id == task.instance_id))
+    return _application_of(db.session, task.business_key, task.instance_id)
 
 
 def _application_of(session: Session, business_key: str | None, instance_id: int) -> FilingApplication | None:
@@ -252,8 +254,6 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
     project = application.project
     region = project.region_code
     prefix = f"{issued_on:%y}{region}"
-    count = session.scalar(select(func.count()).select_from(FilingCertificate)
-                           .where(FilingCertificate.number.like(f"{prefix}%"))) or 0
     try:
         valid_until = issued_on.replace(year=issued_on.year + VALIDITY_YEARS)
     except ValueError:  # 29 February
@@ -263,7 +263,8 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
                 "authority_name": session.get(Department, application.department_id).name,
                 "project_code": project.code}
     certificate = FilingCertificate(
-        number=f"{prefix}{count + 1:05d}", project_id=project.id, application_id=application.id,
+        number=f"{prefix}{_next_serial(session, FilingCertificate.number, prefix):05d}", project_id=project.id,
+        application_id=application.id,
         enterprise_id=application.enterprise_id, department_id=application.department_id, issued_on=issued_on,
         valid_until=valid_until, snapshot=snapshot, issued_by=int(actor))
     session.add(certificate)
