@@ -24,7 +24,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 21 * 1024 * 1024,  # one upload plus the form around it
+        "UPLOAD_MAX_BYTES": int(env.get("UPLOAD_MAX_MB", "20")) * 1024 * 1024,
+        "UPLOAD_DIR": env.get("UPLOAD_DIR", str(ROOT / "var" / "uploads")),
         "SCHEDULER_ENABLED": env.get("SCHEDULER_ENABLED", "0") == "1",
         "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL", "0.5")),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

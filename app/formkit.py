@@ -44,6 +44,7 @@ class FormDef:
     title: str
     sections: tuple[tuple[str, tuple[FieldDef, ...]], ...]
     rules: tuple[str, ...]
+    extends: str | None = None  # another form whose sections and rules come first
 
     @property
     def fields(self) -> list[FieldDef]:
@@ -69,7 +70,7 @@ def _load(path: str, mtime: float) -> FormDef:
                 choices=tuple(tuple(c) for c in f.get("choices", [])), source=f.get("source"),
                 required_if=f.get("required_if", {}), from_project=f.get("from_project")))
         sections.append((section["title"], tuple(defs)))
-    return FormDef(raw["key"], raw["title"], tuple(sections), tuple(raw.get("rules", [])))
+    return FormDef(raw["key"], raw["title"], tuple(sections), tuple(raw.get("rules", [])), raw.get("extends"))
 
 
 class FormRegistry:
@@ -83,7 +84,11 @@ class FormRegistry:
         path = self.directory / f"{key}.yaml"
         if not re.fullmatch(r"[a-z_]+", key) or not path.is_file():
             raise KeyError(f"表单 {key} 不存在")
-        return _load(str(path), path.stat().st_mtime)
+        form = _load(str(path), path.stat().st_mtime)
+        if form.extends:
+            parent = self.get(form.extends)
+            form = FormDef(form.key, form.title, parent.sections + form.sections, parent.rules + form.rules)
+        return form
 
 
 def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:

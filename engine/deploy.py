@@ -85,9 +85,9 @@ def _check_dmn_expressions(root: etree._Element, filename: str) -> None:
         # Input entries are unary tests glued to the input ("? in (...)", "> 5", "'a'").
         if kind == "inputEntry":
             if "?" in text:
-                text = text.replace("?", "_cell_")
+                text = text.replace("?", "cell_value")
             elif text[:1] in "<>=!" or text.startswith(("in ", "not ")):
-                text = f"_cell_ {text}"
+                text = f"cell_value {text}"
         try:
             compile_expression(text)
         except ExpressionError as exc:
@@ -120,16 +120,18 @@ def candidate_role(task_spec: Any) -> str:
 
 @dataclass
 class Bundle:
-    """One BPMN file plus the DMN files its business rule tasks call."""
+    """One BPMN file plus what it uses: the DMN files its business rule tasks call and the BPMN files
+    of the processes its call activities call (e.g. the shared per-item handling). A change to any of
+    them makes a new version, so a running instance never meets a changed callee."""
 
     filename: str
     bpmn: bytes
-    dmns: list[tuple[str, bytes]]
+    includes: list[tuple[str, bytes]]
 
     @property
     def content_hash(self) -> str:
         digest = hashlib.sha256(self.bpmn)
-        for name, content in sorted(self.dmns):
+        for name, content in sorted(self.includes):
             digest.update(name.encode())
             digest.update(content)
         return digest.hexdigest()
@@ -138,9 +140,12 @@ class Bundle:
 def build_parser(bundle: Bundle) -> tuple[SpiffBpmnParser, list[str]]:
     parser = SpiffBpmnParser()
     root = parse_xml(bundle.bpmn, bundle.filename)
-    for name, content in bundle.dmns:
-        parser.add_dmn_xml(parse_xml(content, name), filename=name)
     try:
+        for name, content in bundle.includes:
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(parse_xml(content, name), filename=name)
+            else:
+                parser.add_bpmn_xml(parse_xml(content, name), filename=name)
         parser.add_bpmn_xml(root, filename=bundle.filename)
         process_ids = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
     except Exception as exc:  # the parser raises several unrelated types
@@ -152,8 +157,11 @@ def validate_bundle(bundle: Bundle, rules: TaskRules) -> list[str]:
     """Parse and check everything; returns the executable process ids. Raises DeployError."""
     root = parse_xml(bundle.bpmn, bundle.filename)
     _check_bpmn_expressions(root, bundle.filename)
-    for name, content in bundle.dmns:
-        _check_dmn_expressions(parse_xml(content, name), name)
+    for name, content in bundle.includes:
+        if name.endswith(".dmn"):
+            _check_dmn_expressions(parse_xml(content, name), name)
+        else:
+            _check_bpmn_expressions(parse_xml(content, name), name)
     parser, process_ids = build_parser(bundle)
     if not process_ids:
         raise DeployError(f"{bundle.filename}：没有可执行流程（isExecutable=\"true\"）")
@@ -180,20 +188,34 @@ def _check_timer_specs(specs: Iterable[Any], filename: str) -> None:
                         raise DeployError(f"{filename}：定时器 {task_spec.bpmn_id} 的表达式无法编译：{exc}") from None
 
 
+def _uses(root: etree._Element) -> tuple[set[str], set[str]]:
+    """Decision ids and process ids a BPMN file calls."""
+    decisions = {n.text.strip() for n in root.iter(f"{{{SPIFF_NS}}}calledDecisionId") if n.text}
+    processes = {n.get("calledElement") for n in root.iter(f"{{{BPMN_NS}}}callActivity") if n.get("calledElement")}
+    return decisions, processes
+
+
 def bundles_from_dir(directory: Path) -> list[Bundle]:
-    dmn_files = {p.name: p.read_bytes() for p in sorted(directory.glob("*.dmn"))}
-    decision_file: dict[str, str] = {}
-    for name, content in dmn_files.items():
-        for node in parse_xml(content, name).iter():
-            if etree.QName(node).localname == "decision" and node.get("id"):
-                decision_file[node.get("id")] = name
+    files = {p.name: p.read_bytes() for p in sorted([*directory.glob("*.dmn"), *directory.glob("*.bpmn")])}
+    roots = {name: parse_xml(content, name) for name, content in files.items()}
+    owner: dict[str, str] = {}  # decision or process id -> file
+    for name, root in roots.items():
+        for node in root.iter(etree.Element):  # elements only, not comments
+            if etree.QName(node).localname in ("decision", "process") and node.get("id"):
+                owner[node.get("id")] = name
     bundles = []
-    for path in sorted(directory.glob("*.bpmn")):
-        content = path.read_bytes()
-        called = {n.text.strip() for n in parse_xml(content, path.name).iter(f"{{{SPIFF_NS}}}calledDecisionId")
-                  if n.text}
-        files = sorted({decision_file[d] for d in called if d in decision_file})
-        bundles.append(Bundle(path.name, content, [(f, dmn_files[f]) for f in files]))
+    for name in sorted(n for n in files if n.endswith(".bpmn")):
+        included: set[str] = set()
+        pending = [name]
+        while pending:  # callees may call further processes and decisions
+            decisions, processes = _uses(roots[pending.pop()])
+            for ref in decisions | processes:
+                target = owner.get(ref)
+                if target and target != name and target not in included:
+                    included.add(target)
+                    if target.endswith(".bpmn"):
+                        pending.append(target)
+        bundles.append(Bundle(name, files[name], [(f, files[f]) for f in sorted(included)]))
     return bundles
 
 
@@ -243,7 +265,7 @@ def deploy_bundle(session: Session, bundle: Bundle, rules: TaskRules, actor: str
         last = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == pid))
         version = ProcessVersion(
             process_key=pid, version=(last or 0) + 1, content_hash=digest, filename=bundle.filename,
-            bpmn_source=bundle.bpmn.decode(), dmn_sources=[[n, c.decode()] for n, c in bundle.dmns],
+            bpmn_source=bundle.bpmn.decode(), dmn_sources=[[n, c.decode()] for n, c in bundle.includes],
             deployed_by=actor,
         )
         session.add(version)

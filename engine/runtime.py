@@ -252,6 +252,7 @@ class Runtime:
                 region_code=data.get(props.get("regionVar", "region_code")),
                 assignee=str(assignee) if assignee is not None else None,
                 business_key=row.business_key, title=data.get(props.get("titleVar", "title")),
+                scope=data.get(props["scopeVar"]) if props.get("scopeVar") else None,
                 due_at=to_naive_utc(data.get(props["dueVar"])) if props.get("dueVar") else None,
                 remind_at=to_naive_utc(data.get(props["remindVar"])) if props.get("remindVar") else None,
             ))
@@ -324,8 +325,10 @@ class Runtime:
         return human
 
     def complete(self, session: Session, instance_id: int, task_id: str, actor: str, data: Mapping[str, Any],
-                 action: str = "complete", human: HumanTask | None = None) -> Outcome:
-        """`human`: the projection row if the caller already holds it (saves a SELECT)."""
+                 action: str = "complete", human: HumanTask | None = None,
+                 extra: Mapping[str, Any] | None = None) -> Outcome:
+        """`human`: the projection row if the caller already holds it (saves a SELECT).
+        `extra`: data the application computed itself (not typed by the user), set after validation."""
         row, workflow = self.load(session, instance_id)
         try:
             task = workflow.get_task_from_id(uuid.UUID(task_id))
@@ -342,12 +345,12 @@ class Runtime:
         values = dict(data)
         if self.form_validator is not None:
             values = self.form_validator(human.form_key, values)
-        task.set_data(**values)
+        task.set_data(**values, **(extra or {}))
         with collect_events() as events:
             task.run()
             workflow.do_engine_steps()
         self.trail(session, actor, action, instance_id, task, before="READY", after="COMPLETED",
-                   detail={"form_key": human.form_key})
+                   detail={"form_key": human.form_key, "scope": human.scope})
         self._save(session, row, workflow, actor, events)
         return Outcome(row, workflow, events, values)
 

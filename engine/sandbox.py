@@ -153,4 +153,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment(functions))
 
     def validate(self, expression: str) -> None:
-        compile_expression(expression)
+        # The DMN engine tells an equality cell ("yes") from a unary test (">= 1000") by catching
+        # SyntaxError here; give it one, with a line number so its error helper can format it.
+        try:
+            compile_expression(expression)
+        except ExpressionError as exc:
+            raise SyntaxError(str(exc), ("<expression>", 1, 1, expression)) from None

@@ -25,6 +25,7 @@ class ProcessVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(200))
     bpmn_source: Mapped[str] = mapped_column(Text)
+    # [[filename, source], ...] of the files the diagram uses: DMN tables and called BPMN processes
     dmn_sources: Mapped[list] = mapped_column(JSON, default=list)
     deployed_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
     deployed_by: Mapped[str] = mapped_column(String(100), default="system")
@@ -71,6 +72,8 @@ class HumanTask(Base):
     region_code: Mapped[str | None] = mapped_column(String(12))
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     business_key: Mapped[str | None] = mapped_column(String(100))
+    # What within the department the task is about (e.g. an item code), for per-item permissions.
+    scope: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -17,8 +17,8 @@ from engine import clock
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKEND = os.environ.get("TEST_DB", "sqlite")
-MUTABLE_TABLES = ["notification", "filing_certificate", "filing_application", "project", "wf_trail", "wf_timer",
-                  "wf_human_task", "wf_instance"]
+MUTABLE_TABLES = ["notification", "attachment", "upload", "item_case", "declaration", "filing_certificate",
+                  "filing_application", "project", "wf_trail", "wf_timer", "wf_human_task", "wf_instance"]
 
 
 def _database_url() -> str:
@@ -46,7 +46,8 @@ def app():
     from app.services.platform import deploy_processes
 
     flask_app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(), "TESTING": True,
-                            "WTF_CSRF_ENABLED": False, "SCHEDULER_ENABLED": False})
+                            "WTF_CSRF_ENABLED": False, "SCHEDULER_ENABLED": False,
+                            "UPLOAD_DIR": tempfile.mkdtemp(prefix="uploads-")})
     with flask_app.app_context():
         upgrade()  # the schema comes from the migrations, as in production
         seed_demo()

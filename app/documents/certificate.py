@@ -1,7 +1,8 @@
 """PDF documents issued by the platform: the filing certificate (备案证) and generic notices.
 
 Everything is drawn with reportlab's built-in CID font STSong-Light, so no font file is shipped.
-Both documents share the same helpers (font, styles, header, bordered field table, one-page build).
+The helpers (font, styles, header, bordered field table, QR block, one-page and flowing builds) are
+public: app/documents/approval.py draws the approval decisions and the completion notice with them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CONTENT_W = PAGE_W - 2 * MARGIN - 2 * FRAME_PAD
 LABEL_W = 50 * mm
 QR_SIZE = 30 * mm
 BORDER_COLOR = colors.HexColor("#8b1a1a")
+PLATFORM_NAME = "投资项目在线审批监管平台"
 
 REGULATION_NOTE = (
     "根据《企业投资项目核准和备案管理条例》第十三条，实行备案管理的项目，企业应当在开工建设前"
@@ -77,12 +79,12 @@ def format_cn_date(value: date) -> str:
 # --- shared drawing helpers ------------------------------------------------------------------
 
 
-def _ensure_font() -> None:
+def ensure_font() -> None:
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
-def _style(name: str, size: float, align: int = TA_LEFT, leading: float | None = None) -> ParagraphStyle:
+def cjk_style(name: str, size: float, align: int = TA_LEFT, leading: float | None = None) -> ParagraphStyle:
     return ParagraphStyle(
         name,
         fontName=FONT,
@@ -93,17 +95,17 @@ def _style(name: str, size: float, align: int = TA_LEFT, leading: float | None =
     )
 
 
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
+def para(text: str, style: ParagraphStyle) -> Paragraph:
     """Paragraph from plain text: markup-escaped, newlines kept."""
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def _header(title: str, left: str = "", right: str = "") -> list[Flowable]:
+def header(title: str, left: str = "", right: str = "") -> list[Flowable]:
     """Centered title plus an optional borderless line with left/right aligned items."""
-    story: list[Flowable] = [_para(title, _style("title", 22, TA_CENTER, 30)), Spacer(1, 6 * mm)]
+    story: list[Flowable] = [para(title, cjk_style("title", 22, TA_CENTER, 30)), Spacer(1, 6 * mm)]
     if left or right:
         meta = Table(
-            [[_para(left, _style("meta-l", 10.5)), _para(right, _style("meta-r", 10.5, TA_RIGHT))]],
+            [[para(left, cjk_style("meta-l", 10.5)), para(right, cjk_style("meta-r", 10.5, TA_RIGHT))]],
             colWidths=[CONTENT_W / 2] * 2,
         )
         meta.setStyle(
@@ -113,11 +115,11 @@ def _header(title: str, left: str = "", right: str = "") -> list[Flowable]:
     return story
 
 
-def _fields_table(rows: Sequence[tuple[str, str]]) -> Table:
+def fields_table(rows: Sequence[tuple[str, str]]) -> Table:
     """Bordered two-column label/value table; long values wrap inside their cell."""
-    label, value = _style("label", 10.5, TA_CENTER), _style("value", 10.5)
+    label, value = cjk_style("label", 10.5, TA_CENTER), cjk_style("value", 10.5)
     table = Table(
-        [[_para(k, label), _para(v, value)] for k, v in rows],
+        [[para(k, label), para(v, value)] for k, v in rows],
         colWidths=[LABEL_W, CONTENT_W - LABEL_W],
     )
     table.setStyle(
@@ -152,16 +154,8 @@ def _no_decoration(_canvas: Canvas, _doc: SimpleDocTemplate) -> None:
     return None
 
 
-def _build_one_page(
-    story: list[Flowable],
-    title: str,
-    author: str = "",
-    on_page: Callable[[Canvas, SimpleDocTemplate], None] = _no_decoration,
-) -> bytes:
-    """Lay the story out on a single A4 page, shrinking it if it would overflow."""
-    _ensure_font()
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
+def _doc_template(buf: io.BytesIO, title: str, author: str) -> SimpleDocTemplate:
+    return SimpleDocTemplate(
         buf,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -170,19 +164,62 @@ def _build_one_page(
         bottomMargin=MARGIN,
         title=title,
         author=author,
-        creator="投资项目在线审批监管平台",
+        creator=PLATFORM_NAME,
     )
+
+
+def build_one_page(
+    story: list[Flowable],
+    title: str,
+    author: str = "",
+    on_page: Callable[[Canvas, SimpleDocTemplate], None] = _no_decoration,
+) -> bytes:
+    """Lay the story out on a single A4 page, shrinking it if it would overflow."""
+    ensure_font()
+    buf = io.BytesIO()
     frame_h = PAGE_H - 2 * MARGIN - 2 * FRAME_PAD
-    doc.build([KeepInFrame(CONTENT_W, frame_h, story, mode="shrink")], onFirstPage=on_page)
+    _doc_template(buf, title, author).build(
+        [KeepInFrame(CONTENT_W, frame_h, story, mode="shrink")], onFirstPage=on_page
+    )
     return buf.getvalue()
 
 
-def _qr_drawing(payload: str, size: float = QR_SIZE) -> Drawing:
+def build_pdf(
+    story: list[Flowable],
+    title: str,
+    author: str = "",
+    on_page: Callable[[Canvas, SimpleDocTemplate], None] = _no_decoration,
+) -> bytes:
+    """Lay the story out on as many A4 pages as it needs (nothing is shrunk or clipped)."""
+    ensure_font()
+    buf = io.BytesIO()
+    _doc_template(buf, title, author).build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()
+
+
+def qr_drawing(payload: str, size: float = QR_SIZE) -> Drawing:
     widget = QrCodeWidget(payload, barLevel="M")
     x0, y0, x1, y1 = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     drawing.add(widget)
     return drawing
+
+
+def qr_block(left: Flowable | list[Flowable], verify_url: str, caption: str) -> Table:
+    """Borderless bottom block: issuer text on the left, QR code with its caption on the right."""
+    qr = [qr_drawing(verify_url), para(caption, cjk_style("qr-cap", 8.5, TA_CENTER))]
+    block = Table([[left, qr]], colWidths=[CONTENT_W - QR_SIZE - 10 * mm, QR_SIZE + 10 * mm])
+    block.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("ALIGN", (1, 0), (1, 0), "CENTER"),
+                ("LEFTPADDING", (0, 0), (0, 0), 0),
+                ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
+            ]
+        )
+    )
+    return block
 
 
 # --- public documents -------------------------------------------------------------------------
@@ -192,7 +229,7 @@ def render_filing_certificate(
     data: FilingCertificateData, verify_url: str, title: str = "企业投资项目备案证"
 ) -> bytes:
     """One-page A4 filing certificate; pass e.g. title="广东省企业投资项目备案证"."""
-    _ensure_font()
+    ensure_font()
     rows = [
         ("项目名称", data.project_name),
         ("项目单位", data.enterprise_name),
@@ -207,46 +244,34 @@ def render_filing_certificate(
         ("计划开工时间", format_cn_date(data.planned_start)),
         ("计划竣工时间", format_cn_date(data.planned_end)),
     ]
-    body = _style("body", 10.5, leading=17)
+    body = cjk_style("body", 10.5, leading=17)
     # status_note is the full validity wording (it normally repeats valid_until); fall back to the date.
     validity = (
         f"有效期：{data.status_note}" if data.status_note else f"有效期至：{format_cn_date(data.valid_until)}"
     )
     validity = f"发证日期：{format_cn_date(data.issued_on)}\n{validity}"
 
-    # Issuing block: text on the left, QR code with caption on the right.
     issuer = [
-        _para(validity, body),
+        para(validity, body),
         Spacer(1, 4 * mm),
-        _para(f"备案机关：{data.authority_name}（电子备案证）", _style("issuer", 12, leading=18)),
+        para(f"备案机关：{data.authority_name}（电子备案证）", cjk_style("issuer", 12, leading=18)),
     ]
-    qr = [_qr_drawing(verify_url), _para("扫码核验备案证真伪", _style("qr-cap", 8.5, TA_CENTER))]
-    bottom = Table([[issuer, qr]], colWidths=[CONTENT_W - QR_SIZE - 10 * mm, QR_SIZE + 10 * mm])
-    bottom.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                ("ALIGN", (1, 0), (1, 0), "CENTER"),
-                ("LEFTPADDING", (0, 0), (0, 0), 0),
-                ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
-            ]
-        )
-    )
+    bottom = qr_block(issuer, verify_url, "扫码核验备案证真伪")
 
-    story = _header(title, f"证书编号：{data.number}", f"项目代码：{data.project_code}")
+    story = header(title, f"证书编号：{data.number}", f"项目代码：{data.project_code}")
     story += [
-        _fields_table(rows),
+        fields_table(rows),
         Spacer(1, 5 * mm),
-        _para(REGULATION_NOTE, _style("note", 9.5, leading=15)),
+        para(REGULATION_NOTE, cjk_style("note", 9.5, leading=15)),
         Spacer(1, 6 * mm),
         bottom,
     ]
-    return _build_one_page(story, title, data.authority_name, _page_border)
+    return build_one_page(story, title, data.authority_name, _page_border)
 
 
 def render_notice_pdf(title: str, lines: list[tuple[str, str]], footer: str) -> bytes:
     """Generic one-page document (变更函, notices): title, label/value table, footer text."""
-    _ensure_font()
-    story = _header(title)
-    story += [_fields_table(lines), Spacer(1, 8 * mm), _para(footer, _style("footer", 10.5, leading=17))]
-    return _build_one_page(story, title)
+    ensure_font()
+    story = header(title)
+    story += [fields_table(lines), Spacer(1, 8 * mm), para(footer, cjk_style("footer", 10.5, leading=17))]
+    return build_one_page(story, title)

@@ -1,6 +1,18 @@
 """Application tables (engine tables live in engine/tables.py on the same metadata)."""
 from engine.tables import HumanTask, Instance, PendingTimer, ProcessVersion, TrailEntry
 
+from .approval import (
+    CASE_STATUS,
+    DECLARATION_STATUS,
+    KIND_LABELS,
+    ApprovalItem,
+    Attachment,
+    Declaration,
+    ItemCase,
+    ItemMaterial,
+    Upload,
+    UserItemRole,
+)
 from .catalogue import (
     CalendarDay,
     CalendarYear,
@@ -15,6 +27,8 @@ from .org import Department, Enterprise, Region, Role, User, UserRole
 from .project import Project
 
 __all__ = [
+    "CASE_STATUS", "DECLARATION_STATUS", "KIND_LABELS", "ApprovalItem", "Attachment", "Declaration", "ItemCase",
+    "ItemMaterial", "Upload", "UserItemRole",
     "FILING_STATUS",
     "CalendarDay", "CalendarYear", "CapitalRatio", "CatalogueEntry", "Department", "Enterprise",
     "FilingApplication", "FilingCertificate", "HumanTask", "Industry", "Instance", "Notification",

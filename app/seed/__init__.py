@@ -10,6 +10,7 @@ from ..domain.screening import load_policy_seed
 from ..domain.workdays import chinese_calendar_rows
 from ..extensions import db
 from ..models import (
+    ApprovalItem,
     CalendarDay,
     CalendarYear,
     CapitalRatio,
@@ -22,13 +23,15 @@ from ..models import (
     Region,
     Role,
     User,
+    UserItemRole,
     UserRole,
 )
+from .items import seed_items
 
 CALENDAR_SOURCE = "国务院办公厅关于部分节假日安排的通知（据 chinese-calendar 1.11 载入）"
 
 ROLES = [("applicant", "企业申报人"), ("acceptor", "受理人员"), ("handler", "办理人员"),
-         ("policy", "综合管理（政策）人员"), ("admin", "系统管理员")]
+         ("policy", "综合管理（政策）人员"), ("supervisor", "电子监察人员"), ("admin", "系统管理员")]
 # Project types are data, not code (domain.md §12): real codes show 01, 02 and 05.
 PROJECT_TYPES = [("01", "基本建设项目"), ("02", "技术改造项目"), ("03", "单纯购置项目"), ("04", "信息化项目"),
                  ("05", "其他项目")]
@@ -43,7 +46,25 @@ DEPARTMENTS = [
     ("江门市江海区发展和改革局", "发改", "county", "440704", True),
     ("江门市新会区发展和改革局", "发改", "county", "440705", True),
     ("江门市发展和改革局", "发改", "city", "440700", False),
+    ("江门市自然资源局", "自然资源", "city", "440700", False),
+    ("江门市生态环境局", "生态环境", "city", "440700", False),
+    ("江门市水利局", "水利", "city", "440700", False),
+    ("江门市住房和城乡建设局", "住建", "city", "440700", False),
+    ("江门市林业局", "林业", "city", "440700", False),
+    ("江门市文化广电旅游体育局", "文物", "city", "440700", False),
+    ("江门市国家安全局", "国家安全", "city", "440700", False),
 ]
+# Per-item permissions (domain.md §10): each reviewer's role applies to these items of their department.
+DEMO_ITEM_ROLES = {
+    "shouli": ["proposal", "feasibility", "preliminary_design"], "banli": ["proposal", "feasibility", "preliminary_design"],
+    "xh_shouli": ["proposal", "feasibility", "preliminary_design"],
+    "xh_banli": ["proposal", "feasibility", "preliminary_design"],
+    "sfg_shouli": ["authorisation", "energy"], "sfg_banli": ["authorisation", "energy"],
+    "zr_shouli": ["land_site", "land_use_planning", "works_planning"],
+    "zr_banli": ["land_site", "land_use_planning", "works_planning"],
+    "hb_shouli": ["eia"], "hb_banli": ["eia"],
+    "sl_shouli": ["soil_water", "water_permit", "flood"], "sl_banli": ["soil_water", "water_permit", "flood"],
+}
 DEMO_PASSWORD = "Demo@2026"
 DEMO_USERS = [
     # username, display name, kind, enterprise uscc, department, roles
@@ -54,6 +75,15 @@ DEMO_USERS = [
     ("xh_shouli", "赵受理（新会区发改局）", "staff", None, "江门市新会区发展和改革局", ["acceptor"]),
     ("xh_banli", "钱办理（新会区发改局）", "staff", None, "江门市新会区发展和改革局", ["handler"]),
     ("zhengce", "孙政策（市发改局）", "policy", None, "江门市发展和改革局", ["policy"]),
+    ("jiancha", "周监察（市发改局）", "staff", None, "江门市发展和改革局", ["supervisor"]),
+    ("sfg_shouli", "吴受理（市发改局）", "staff", None, "江门市发展和改革局", ["acceptor"]),
+    ("sfg_banli", "郑办理（市发改局）", "staff", None, "江门市发展和改革局", ["handler"]),
+    ("zr_shouli", "冯受理（市自然资源局）", "staff", None, "江门市自然资源局", ["acceptor"]),
+    ("zr_banli", "陈办理（市自然资源局）", "staff", None, "江门市自然资源局", ["handler"]),
+    ("hb_shouli", "褚受理（市生态环境局）", "staff", None, "江门市生态环境局", ["acceptor"]),
+    ("hb_banli", "卫办理（市生态环境局）", "staff", None, "江门市生态环境局", ["handler"]),
+    ("sl_shouli", "蒋受理（市水利局）", "staff", None, "江门市水利局", ["acceptor"]),
+    ("sl_banli", "沈办理（市水利局）", "staff", None, "江门市水利局", ["handler"]),
     ("admin", "系统管理员", "admin", None, None, ["admin"]),
 ]
 ENTERPRISES = [
@@ -98,6 +128,7 @@ def seed_reference() -> None:
                            for d, w, n in chinese_calendar_rows())
         db.session.add_all(CalendarYear(year=y, source=CALENDAR_SOURCE) for y in range(2004, 2027))
     db.session.flush()
+    seed_items()
 
 
 def seed_demo() -> None:
@@ -121,4 +152,12 @@ def seed_demo() -> None:
                     department_id=db.session.scalar(select(Department.id).where(Department.name == dept)) if dept else None)
         user.role_rows = [UserRole(role=r) for r in roles]
         db.session.add(user)
+    db.session.flush()
+    known = set(db.session.scalars(select(ApprovalItem.code)))
+    for username, codes in DEMO_ITEM_ROLES.items():
+        user = db.session.scalar(select(User).where(User.username == username))
+        for code in codes:
+            for role in user.roles & {"acceptor", "handler"}:
+                if code in known and db.session.get(UserItemRole, (user.id, code, role)) is None:
+                    db.session.add(UserItemRole(user_id=user.id, item_code=code, role=role))
     db.session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine import clock
 
+from ..domain import item_clock
 from ..domain.workdays import SHANGHAI, WorkCalendar, deadline_at, reminder_at
 from ..extensions import db
 from ..models import CalendarDay, CalendarYear
@@ -42,6 +43,15 @@ def today() -> date:
     return clock.now().astimezone(SHANGHAI).date()
 
 
+def local_date(moment: datetime | None) -> date | None:
+    """The Beijing date of a stored (naive UTC) moment."""
+    if moment is None:
+        return None
+    from ..domain.workdays import UTC
+
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
+
+
 def _moment(value: str | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
@@ -60,8 +70,32 @@ def expression_functions() -> dict:
     def add_workdays(start: str, days: int) -> str:
         return work_calendar().add_workdays(date.fromisoformat(str(start)[:10]), int(days)).isoformat()
 
+    # The statutory clock of an item (app/domain/item_clock.py): its state lives in the workflow's
+    # data, so a diagram reads the deadline the clock computes and re-arms its timers from it.
+    def clock_start(limit: int, unit: str, max_extension: int = 0) -> dict:
+        return item_clock.start(int(limit), unit, clock.now(), int(max_extension))
+
+    def clock_pause(state: dict, reason: str) -> dict:
+        return item_clock.pause(state, clock.now(), reason)
+
+    def clock_resume(state: dict) -> dict:
+        return item_clock.resume(state, clock.now())
+
+    def clock_extend(state: dict, days: int, reason: str) -> dict:
+        return item_clock.extend(state, int(days), reason)
+
+    def clock_due(state: dict) -> str | None:
+        moment = item_clock.due(state, work_calendar())
+        return moment.isoformat() if moment else None
+
+    def clock_warn(state: dict) -> str | None:
+        moment = item_clock.warn_at(state, work_calendar())
+        return moment.isoformat() if moment else None
+
     return {"now_iso": now_iso, "workday_deadline": workday_deadline, "workday_reminder": workday_reminder,
-            "add_workdays": add_workdays}
+            "add_workdays": add_workdays, "clock_start": clock_start, "clock_pause": clock_pause,
+            "clock_resume": clock_resume, "clock_extend": clock_extend, "clock_due": clock_due,
+            "clock_warn": clock_warn}
 
 
 def year_days(year: int) -> list:

@@ -133,9 +133,9 @@ def withdraw(user: User, application_id: int) -> FilingApplication:
 
 # ---- reviewers ---------------------------------------------------------------------------------
 def _may_handle(user: User, task: HumanTask) -> bool:
-    department = user.department
-    return (department is not None and task.candidate_role in user.roles
-            and task.department_id == department.id and task.region_code == department.region_code)
+    from .approval import may_handle  # one rule for every task: role, department, region, item
+
+    return may_handle(user, task)
 
 
 def reviewer_task(user: User, human_task_id: int) -> HumanTask:

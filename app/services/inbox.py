@@ -1,12 +1,12 @@
 """Reviewer inboxes read the projection tables only: no workflow is deserialized for a list."""
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select, tuple_
 
 from engine.tables import HumanTask, TrailEntry
 
 from ..extensions import db
-from ..models import FilingApplication, Notification, User
+from ..models import Declaration, FilingApplication, ItemCase, Notification, User
 
 
 def todo(user: User, limit: int = 200) -> list[HumanTask]:
@@ -15,21 +15,46 @@ def todo(user: User, limit: int = 200) -> list[HumanTask]:
     if department is None:
         return []
     roles = [r for r in user.roles if r not in ("applicant",)]
+    from .approval import item_permissions
+
+    # Item tasks (scope = item code) need the per-item 受理/办理 permission for that role.
+    permissions = [p for p in item_permissions(user) if p[1] in roles]
+    item_ok = tuple_(HumanTask.scope, HumanTask.candidate_role).in_(permissions) if permissions else false()
     query = (select(HumanTask)
              .where(HumanTask.candidate_role.in_(roles), HumanTask.department_id == department.id,
                     HumanTask.region_code == department.region_code,
+                    or_(HumanTask.scope.is_(None), item_ok),
                     or_(HumanTask.assignee.is_(None), HumanTask.assignee == user.actor))
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
     return list(db.session.scalars(query))
 
 
-def done(user: User, limit: int = 100) -> list[tuple[TrailEntry, FilingApplication | None]]:
+def done(user: User, limit: int = 100) -> list[tuple[TrailEntry, FilingApplication | None, ItemCase | None]]:
+    """What I handled: the filing application or, for approval items, the item case of each step."""
     rows = db.session.execute(
-        select(TrailEntry, FilingApplication)
+        select(TrailEntry, FilingApplication, Declaration)
         .outerjoin(FilingApplication, FilingApplication.instance_id == TrailEntry.instance_id)
+        .outerjoin(Declaration, Declaration.instance_id == TrailEntry.instance_id)
         .where(TrailEntry.actor == user.actor, TrailEntry.action.in_(["complete", "refuse"]))
         .order_by(TrailEntry.id.desc()).limit(limit)).all()
-    return [(t, a) for t, a in rows]
+    wanted = {(d.id, (t.detail or {}).get("scope")) for t, _, d in rows if d is not None}
+    cases = {}
+    if wanted:
+        ids = {w[0] for w in wanted}
+        cases = {(c.declaration_id, c.item_code): c for c in db.session.scalars(
+            select(ItemCase).where(ItemCase.declaration_id.in_(ids)))}
+    return [(t, a, cases.get((d.id, (t.detail or {}).get("scope"))) if d is not None else None) for t, a, d in rows]
+
+
+def cases_for_tasks(tasks: list[HumanTask]) -> dict[int, ItemCase]:
+    """The item case behind each approval-item task, by task id (one query)."""
+    keys = {(int(t.business_key.split(":", 1)[1]), t.scope) for t in tasks
+            if t.scope and (t.business_key or "").startswith("declaration:")}
+    if not keys:
+        return {}
+    rows = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id.in_({k[0] for k in keys})))
+    by_key = {(c.declaration_id, c.item_code): c for c in rows}
+    return {t.id: by_key[k] for t in tasks if t.scope and (k := (int(t.business_key.split(":", 1)[1]), t.scope)) in by_key}
 
 
 def notifications(user: User, limit: int = 50) -> list[Notification]:

@@ -111,8 +111,35 @@ def _rule_policy_screening(values: dict[str, Any], ctx: Any) -> tuple[dict, dict
     return {}, errors
 
 
+def _rule_expert_dates(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    started, finished = values.get("started_on"), values.get("finished_on")
+    if started and finished and finished < started:
+        return {}, {"finished_on": "「完成日期」不能早于「开始日期」"}
+    if finished and finished > calendar.today():
+        return {}, {"finished_on": "「完成日期」不能晚于今天"}
+    return {}, {}
+
+
+TENDER_PACKAGES = {"survey": "勘察", "design": "设计", "works": "施工", "supervision": "监理", "goods": "重要设备材料"}
+
+
+def _rule_tender_consistency(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    """A package not tendered has no method or organisation; a tendered one needs both."""
+    errors = {}
+    for key, label in TENDER_PACKAGES.items():
+        tendered = values.get(f"tender_{key}_scope") != "不招标"
+        for part, word in (("method", "招标方式"), ("org", "招标组织形式")):
+            name = f"tender_{key}_{part}"
+            if tendered and values.get(name) == "—":
+                errors[name] = f"「{label} {word}」：招标的须选择具体{word}"
+            elif not tendered and values.get(name) not in ("—", None):
+                errors[name] = f"「{label} {word}」：不招标的请选择「不适用」"
+    return {}, errors
+
+
 RULES = {"project_code": _rule_project_code, "filing_figures": _rule_filing_figures,
-         "date_order": _rule_date_order, "policy_screening": _rule_policy_screening}
+         "date_order": _rule_date_order, "policy_screening": _rule_policy_screening,
+         "expert_dates": _rule_expert_dates, "tender_consistency": _rule_tender_consistency}
 
 
 def validate(form_key: str, raw: dict[str, Any]) -> tuple[FormDef, dict[str, Any]]:
@@ -133,10 +160,11 @@ def task_form_data(form_key: str, raw: dict[str, Any]) -> dict[str, Any]:
 def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
+        from .approval import on_declaration_saved
         from .filing import on_filing_saved
 
         _runtime = Runtime(functions=calendar.expression_functions(), form_validator=task_form_data,
-                           listeners=[on_filing_saved])
+                           listeners=[on_filing_saved, on_declaration_saved])
     return _runtime
 
 

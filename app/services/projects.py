@@ -24,7 +24,7 @@ def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
     today = calendar.today()
     for _attempt in range(5):  # five random digits: a collision is rare, retry in a savepoint
         code = generate_project_code(today, values["region_code"], values["type_code"])
-        project = Project(code=code, enterprise_id=user.enterprise_id, kind="filing", created_by=user.id,
+        project = Project(code=code, enterprise_id=user.enterprise_id, kind=values["kind"], created_by=user.id,
                           **{k: values.get(k) for k in (
                               "type_code", "name", "industry_code", "catalogue_code", "region_code", "address",
                               "nature", "scale_content", "planned_start", "planned_end", "total_investment")})

@@ -7,6 +7,8 @@ from flask import Flask, abort, flash, jsonify, redirect, render_template, reque
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
+from engine import clock
+
 from ..extensions import db, login_manager
 from ..models import FILING_STATUS, User
 from ..services import ServiceError
@@ -43,16 +45,27 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
-def register(app: Flask) -> None:
-    from . import admin, auth, enterprise, public, reviewer
+def clock_status(case):
+    """The statutory clock of an open item case, for the lights on every page (None when not running)."""
+    from ..domain import item_clock
+    from ..services import calendar
 
-    for module in (auth, enterprise, reviewer, public, admin):
+    if not case.clock or case.finished:
+        return None
+    return item_clock.status(case.clock, calendar.work_calendar(), clock.now())
+
+
+def register(app: Flask) -> None:
+    from . import admin, auth, cases, catalogue, declarations, enterprise, public, reviewer, supervision
+
+    for module in (auth, enterprise, declarations, reviewer, cases, supervision, public, admin, catalogue):
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["local"] = visible_datetime
     app.jinja_env.filters["deadline"] = visible_deadline
     app.jinja_env.globals["FILING_STATUS"] = FILING_STATUS
     app.jinja_env.globals["calendar_warning"] = calendar_warning
+    app.jinja_env.globals["clock_status"] = clock_status
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
@@ -81,6 +94,8 @@ def register(app: Flask) -> None:
             return redirect(url_for("enterprise.projects"))
         if current_user.roles.intersection({"acceptor", "handler"}):
             return redirect(url_for("reviewer.todo"))
+        if current_user.roles.intersection({"supervisor"}):
+            return redirect(url_for("supervision.overview"))
         if current_user.roles.intersection({"policy", "admin"}):
             return redirect(url_for("admin.calendar"))
         return render_template("home.html")

@@ -26,7 +26,8 @@ def projects():
 def code_apply():
     if request.method == "GET":
         return _form_page("enterprise/code_apply.html", "code_application",
-                          {"unit_uscc": current_user.enterprise.uscc if current_user.enterprise else ""})
+                          {"unit_uscc": current_user.enterprise.uscc if current_user.enterprise else "",
+                           "kind": request.args.get("kind", "filing")})
     try:
         project = project_service.apply_for_code(current_user, request.form.to_dict())
     except ServiceError as exc:

@@ -14,7 +14,8 @@ REVIEWER_ROLES = ("acceptor", "handler")
 def todo():
     tasks = inbox.todo(current_user)
     apps = inbox.applications_by_instance([t.instance_id for t in tasks])
-    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, notes=inbox.notifications(current_user))
+    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=inbox.cases_for_tasks(tasks),
+                           notes=inbox.notifications(current_user))
 
 
 @bp.route("/done")
@@ -25,6 +26,10 @@ def done():
 
 def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
     task = filing.reviewer_task(current_user, task_id)
+    if task.scope is not None:  # an approval item: its own page shows materials, clock and history
+        case = inbox.cases_for_tasks([task]).get(task.id)
+        if case is not None:
+            return redirect(url_for("cases.show", case_id=case.id))
     application = filing.application_for_task(task)
     return render_template("reviewer/task.html", task=task, application=application,
                            form=forms().get(task.form_key), filing_form=forms().get("filing"), choices=choices,
@@ -41,8 +46,11 @@ def task(task_id: int):
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @role_required(*REVIEWER_ROLES)
 def claim(task_id: int):
-    filing.claim(current_user, task_id)
+    task = filing.claim(current_user, task_id)
     flash("已签收，请办理", "success")
+    case = inbox.cases_for_tasks([task]).get(task.id)
+    if case is not None:
+        return redirect(url_for("cases.show", case_id=case.id))
     return redirect(url_for("reviewer.task", task_id=task_id))
 
 

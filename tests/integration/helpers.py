@@ -14,7 +14,7 @@ PASSWORD = "Demo@2026"
 
 def code_form(**overrides) -> dict:
     start = today() + timedelta(days=30)
-    form = {"unit_uscc": "91430300MA4RTM5T6H", "name": "江海区精密零部件数控化改造项目", "type_code": "02",
+    form = {"unit_uscc": "91430300MA4RTM5T6H", "kind": "filing", "name": "江海区精密零部件数控化改造项目", "type_code": "02",
             "industry_code": "C3484",
             "catalogue_code": "", "nature": "技术改造", "region_code": "440704", "address": "明辉路35号2栋",
             "scale_content": "购置数控加工中心20台，改造生产线2条", "planned_start": start.isoformat(),

@@ -1,0 +1,503 @@
+"""审批/核准 use cases: declare (questionnaire → items → materials → submit), the per-item steps of
+each department, 补正, and the sync from the workflow (item cases, statutory clock, notices)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.runtime import to_naive_utc
+from engine.tables import HumanTask, Instance, TrailEntry
+
+from ..domain import item_clock
+from ..extensions import db
+from ..models import (
+    ApprovalItem,
+    Attachment,
+    Declaration,
+    Department,
+    ItemCase,
+    ItemMaterial,
+    Notification,
+    Project,
+    Region,
+    User,
+    UserItemRole,
+)
+from . import ServiceError, calendar, forbid, not_found, use_case
+from .platform import runtime
+
+PROCESS_KEYS = ("approval", "authorisation")
+# 办件单号 kind digits and suffixes, after the pattern of Hunan's public list (domain.md §12).
+NUMBER_KIND = {"approval": ("01", "XMSP"), "authorisation": ("02", "XMHZ")}
+
+
+# ---- access ---------------------------------------------------------------------------------------
+def own_declaration(user: User, declaration_id: int) -> Declaration:
+    declaration = db.session.get(Declaration, declaration_id)
+    if declaration is None:
+        raise not_found("事项申报不存在")
+    if user.enterprise_id is None or declaration.enterprise_id != user.enterprise_id:
+        raise forbid("无权查看其他单位的事项申报")
+    return declaration
+
+
+def item_permissions(user: User) -> set[tuple[str, str]]:
+    """(item code, role) pairs a reviewer holds: 受理人员 / 办理人员 per item (domain.md §10)."""
+    return {(r.item_code, r.role) for r in db.session.scalars(select(UserItemRole).where(UserItemRole.user_id == user.id))}
+
+
+def may_handle(user: User, task: HumanTask, permissions: set[tuple[str, str]] | None = None) -> bool:
+    """Role, department and region; item tasks also need the item permission for that role."""
+    department = user.department
+    if department is None or task.candidate_role not in user.roles:
+        return False
+    if task.department_id != department.id or task.region_code != department.region_code:
+        return False
+    if task.scope is None:
+        return True
+    return (task.scope, task.candidate_role) in (item_permissions(user) if permissions is None else permissions)
+
+
+def case_for_reviewer(user: User, case_id: int) -> ItemCase:
+    case = db.session.get(ItemCase, case_id)
+    if case is None:
+        raise not_found("办件不存在")
+    department = user.department
+    if department is None or case.department_id != department.id:
+        raise forbid("该办件不属于您的部门")
+    if not any(code == case.item_code for code, _ in item_permissions(user)):
+        raise forbid("您没有该事项的受理或办理权限")
+    return case
+
+
+def _case(declaration_id: int, item_code: str) -> ItemCase:
+    case = db.session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration_id,
+                                                    ItemCase.item_code == item_code))
+    if case is None:
+        raise not_found("该事项不在本次申报中")
+    return case
+
+
+def _applicant_task(declaration: Declaration, bpmn_id: str, scope: str | None = None) -> HumanTask | None:
+    query = select(HumanTask).where(HumanTask.instance_id == declaration.instance_id, HumanTask.bpmn_id == bpmn_id)
+    if scope is not None:
+        query = query.where(HumanTask.scope == scope)
+    return db.session.scalar(query)
+
+
+def applicant_tasks(declaration: Declaration) -> list[HumanTask]:
+    if declaration.instance_id is None:
+        return []
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == declaration.instance_id,
+                                                           HumanTask.candidate_role == "applicant")))
+
+
+# ---- routing --------------------------------------------------------------------------------------
+def _region_chain(code: str) -> list[Region]:
+    """The project's region and its parents, county first."""
+    chain: list[Region] = []
+    region = db.session.get(Region, code)
+    while region is not None:
+        chain.append(region)
+        region = db.session.get(Region, region.parent_code) if region.parent_code else None
+    return chain
+
+
+_LEVELS = ("county", "city", "province")
+
+
+def route(item: ApprovalItem, region_code: str) -> Department:
+    """The department of the item's type at its level for the project's place; a county without
+    such a department hands the item up to the city (and the city to the province)."""
+    chain = _region_chain(region_code)
+    wanted = _LEVELS.index(item.level) if item.level in _LEVELS else 0
+    for region in chain:
+        if _LEVELS.index(region.level) < wanted:
+            continue
+        department = db.session.scalar(select(Department).where(Department.dept_type == item.dept_type,
+                                                                Department.region_code == region.code))
+        if department is not None:
+            return department
+    raise ServiceError(f"未找到办理「{item.name}」的部门（{item.dept_type}），请联系平台管理员配置", 409)
+
+
+# ---- declaring ------------------------------------------------------------------------------------
+def _next_number(kind: str, region: str) -> str:
+    digits, suffix = NUMBER_KIND[kind]
+    prefix = f"{region}-{digits}-{calendar.today().year}"
+    serial = (db.session.scalar(select(func.count()).where(Declaration.number.like(f"{prefix}%"))) or 0) + 1
+    return f"{prefix}{serial:04d}{suffix}"
+
+
+@use_case
+def start(user: User, project_id: int) -> Declaration:
+    project = db.session.get(Project, project_id)
+    if project is None or project.enterprise_id != user.enterprise_id:
+        raise forbid("无权为其他单位的项目申报")
+    if project.kind not in PROCESS_KEYS:
+        raise ServiceError("备案类项目请办理备案，无需审批或核准事项申报", 409)
+    busy = db.session.scalar(select(Declaration).where(Declaration.project_id == project.id,
+                                                       Declaration.status != "completed"))
+    if busy is not None:
+        return busy  # one open declaration per project: continue it
+    declaration = Declaration(number=_next_number(project.kind, project.region_code), project_id=project.id,
+                              enterprise_id=project.enterprise_id, applicant_id=user.id, kind=project.kind)
+    db.session.add(declaration)
+    db.session.flush()
+    outcome = runtime().start(db.session, project.kind, {
+        "applicant": user.actor, "project_kind": project.kind, "title": project.name, "project_name": project.name,
+        "project_code": project.code, "declaration_id": declaration.id,
+    }, user.actor, business_key=f"declaration:{declaration.id}")
+    declaration.instance_id = outcome.instance.id
+    return declaration
+
+
+def questionnaire_defaults(declaration: Declaration) -> dict[str, Any]:
+    if declaration.answers:
+        return dict(declaration.answers)
+    return {"total_investment": format(declaration.project.total_investment.normalize(), "f")}
+
+
+@use_case
+def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
+    declaration = own_declaration(user, declaration_id)
+    task = _applicant_task(declaration, "questionnaire")
+    if task is None:
+        raise ServiceError("当前不在填写问卷环节", 409)
+    outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw)
+    declaration.answers = {k: (format(v, "f") if hasattr(v, "as_tuple") else v)
+                           for k, v in outcome.values["declaration_questions"].items()}
+    return declaration
+
+
+def _editable_items(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
+    declaration = own_declaration(user, declaration_id)
+    if _applicant_task(declaration, "submit") is None:
+        raise ServiceError("申报已提交，不能再修改事项", 409)
+    return declaration, _case(declaration.id, item_code)
+
+
+@use_case
+def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None) -> ItemCase:
+    """我已办理过此事项: the item is not handled again; its earlier document is referenced."""
+    _, case = _editable_items(user, declaration_id, item_code)
+    if case.item.parent_code is None and case.item_code in ("proposal", "authorisation"):
+        raise ServiceError("主事项不能标记为已办理", 422, {"prior_document": "主事项须在本次申报中办理"})
+    if document is None:
+        case.status, case.prior_document = "declared", ""
+        return case
+    document = document.strip()
+    if not document:
+        raise ServiceError("请填写原批复文号", 422, {"prior_document": "请填写「原批准文件文号」"})
+    if len(document) > 100:
+        raise ServiceError("文号过长", 422, {"prior_document": "「原批准文件文号」不能超过100字"})
+    case.status, case.prior_document = "done_before", document
+    return case
+
+
+def materials_for(declaration: Declaration) -> list[tuple[ItemCase, list[ItemMaterial], dict[int, Attachment]]]:
+    """Each item with its listed materials and the current upload of each."""
+    cases = list(db.session.scalars(select(ItemCase).where(ItemCase.declaration_id == declaration.id)
+                                    .order_by(ItemCase.id)))
+    attachments = current_attachments(declaration)
+    rows = []
+    for case in cases:
+        by_material = {a.material_id: a for a in attachments if a.item_code == case.item_code and a.material_id}
+        rows.append((case, list(case.item.materials), by_material))
+    return rows
+
+
+def current_attachments(declaration: Declaration) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(Attachment.declaration_id == declaration.id,
+                                                            Attachment.superseded.is_(False))
+                                   .order_by(Attachment.id)))
+
+
+def _missing_required(declaration: Declaration) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for case, materials, uploaded in materials_for(declaration):
+        if case.status == "done_before":
+            continue
+        for material in materials:
+            if material.required and not material.condition and material.id not in uploaded:
+                errors[f"material-{material.id}"] = f"「{case.item_name}」缺少必需材料「{material.name}」"
+    return errors
+
+
+@use_case
+def submit(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
+    declaration = own_declaration(user, declaration_id)
+    task = _applicant_task(declaration, "submit")
+    if task is None:
+        raise ServiceError("当前不在提交环节", 409)
+    extra: dict[str, Any] = {}
+    if raw.get("action") == "submit":
+        errors = _missing_required(declaration)
+        if raw.get("pledge") not in ("on", "true", "1", True):
+            errors["pledge"] = "请勾选「本单位承诺所填信息和所附材料真实、完整、有效」"
+        if errors:
+            raise ServiceError("申报材料不完整，请按提示补充后再提交", 422, errors)
+        extra["items"] = _items_for_workflow(declaration)
+    runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit", extra=extra)
+    if raw.get("action") == "submit":
+        declaration.submitted_at = clock.utcnow_naive()
+    return declaration
+
+
+def _items_for_workflow(declaration: Declaration) -> list[dict[str, Any]]:
+    """What each parallel branch needs: its department, place and clock parameters."""
+    items = []
+    for case in db.session.scalars(select(ItemCase).where(ItemCase.declaration_id == declaration.id)
+                                   .order_by(ItemCase.id)):
+        if case.status == "done_before":
+            continue
+        item = case.item
+        department = route(item, declaration.project.region_code)
+        case.department_id, case.region_code = department.id, department.region_code
+        items.append({
+            "code": item.code, "name": item.name, "department_id": department.id,
+            "region_code": department.region_code, "limit": item.promised_limit, "unit": item.unit,
+            "max_extension": item.max_extension,
+            "tender": declaration.must_tender and item.code in ("authorisation", "feasibility"),
+        })
+    return items
+
+
+# ---- 补正 ------------------------------------------------------------------------------------------
+def supplement_task(declaration: Declaration, item_code: str) -> HumanTask | None:
+    return db.session.scalar(select(HumanTask).where(
+        HumanTask.instance_id == declaration.instance_id, HumanTask.scope == item_code,
+        HumanTask.bpmn_id.in_(["supplement_accept", "supplement_handling"])))
+
+
+@use_case
+def supplement(user: User, declaration_id: int, item_code: str, raw: dict[str, Any]) -> ItemCase:
+    declaration = own_declaration(user, declaration_id)
+    case = _case(declaration.id, item_code)
+    task = supplement_task(declaration, item_code)
+    if task is None:
+        raise ServiceError("该事项当前无需补正", 409)
+    notice = case.last_notice or {}
+    since = datetime.fromisoformat(notice["at"]) if notice.get("at") else None
+    fresh = {a.material_id for a in current_attachments(declaration)
+             if a.item_code == item_code and (since is None or a.uploaded_at >= since)}
+    missing = {f"material-{m['id']}": f"请重新上传补正材料「{m['name']}」"
+               for m in notice.get("materials", []) if m["id"] not in fresh}
+    if missing:
+        raise ServiceError("告知补正的材料尚未全部重新上传", 422, missing)
+    runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit")
+    return case
+
+
+# ---- reviewers -------------------------------------------------------------------------------------
+def reviewer_task(user: User, human_task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, human_task_id)
+    if task is None:
+        raise not_found("待办任务不存在或已办结")
+    if not may_handle(user, task):
+        raise forbid("该任务不属于您的部门、地区或事项权限")
+    return task
+
+
+def case_of_task(task: HumanTask) -> ItemCase | None:
+    if not (task.business_key or "").startswith("declaration:") or task.scope is None:
+        return None
+    return db.session.scalar(select(ItemCase).where(
+        ItemCase.declaration_id == int(task.business_key.split(":", 1)[1]), ItemCase.item_code == task.scope))
+
+
+@use_case
+def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any]) -> ItemCase:
+    task = reviewer_task(user, human_task_id)
+    case = case_of_task(task)
+    if case is None:
+        raise not_found("办件不存在")
+    decision = raw.get("decision") or raw.get("result")
+    notice: dict[str, Any] | None = None
+    if task.form_key == "item_accept" and decision == "correction":
+        notice = _correction_notice(case, raw, "accept")
+    elif task.form_key == "item_review" and decision == "correction":
+        notice = _correction_notice(case, raw, "handling")
+    elif task.form_key == "item_review" and decision == "extend":
+        _check_extension(case, raw)
+    elif task.form_key == "item_accept" and decision == "reject":
+        notice = {"kind": "not_accepted", "reason": str(raw.get("opinion", "")).strip()}
+    action = "refuse" if decision in ("reject", "refuse") else "complete"
+    outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action=action, human=task)
+    values = outcome.values[task.form_key]
+    if notice is not None:
+        notice.update(at=clock.utcnow_naive().isoformat(), by=user.display_name,
+                      reason=str(values.get("opinion") or notice.get("reason") or ""))
+        case.last_notice = notice
+        word = "不予受理" if notice["kind"] == "not_accepted" else "需要补正"
+        db.session.add(Notification(user_id=case.declaration.applicant_id, kind="result",
+                                    title=f"「{case.item_name}」{word}：{notice['reason'][:80]}",
+                                    link=f"/enterprise/declarations/{case.declaration_id}"))
+    if task.form_key in ("item_decide", "item_decide_tender"):
+        case.decision = _decision_record(values, user)
+    return case
+
+
+def _correction_notice(case: ItemCase, raw: dict[str, Any], stage: str) -> dict[str, Any]:
+    """一次性告知: every material asked for, by name, with the reason (行政许可法 art 32)."""
+    wanted = raw.get("missing_material") or []
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    materials = {str(m.id): m for m in case.item.materials}
+    chosen = [materials[w] for w in wanted if w in materials]
+    if not chosen:
+        raise ServiceError("请勾选需要补正的材料", 422,
+                           {"missing_material": "请在材料清单中勾选需要补正的材料（一次性告知全部）"})
+    return {"kind": "correction", "stage": stage, "materials": [{"id": m.id, "name": m.name} for m in chosen]}
+
+
+def _check_extension(case: ItemCase, raw: dict[str, Any]) -> None:
+    try:
+        days = int(str(raw.get("extension_days", "")).strip())
+    except ValueError:
+        return  # the form's own check names the field
+    state = case.clock or {}
+    if state and item_clock.status(state, calendar.work_calendar(), clock.now()).light == "red":
+        raise ServiceError("已超过办理时限，不能再延长", 422,
+                           {"extension_days": "延长须在办理时限届满前决定（行政许可法第四十二条）"})
+    if state.get("extension"):
+        raise ServiceError("该事项已延长过办理时限，不能再次延长", 422, {"extension_days": "办理时限只能延长一次"})
+    cap = case.item.max_extension
+    if cap <= 0:
+        raise ServiceError("该事项不允许延长办理时限", 422, {"extension_days": "该事项的法定时限不可延长"})
+    if not 1 <= days <= cap:
+        raise ServiceError("延长天数超出上限", 422,
+                           {"extension_days": f"「延长天数」须在1至{cap}之间（{case.item.legal_basis or '依事项规定'}）"})
+
+
+def _decision_record(values: dict[str, Any], user: User) -> dict[str, Any]:
+    record = {k: v for k, v in values.items() if not k.startswith("tender_")}
+    packages = [("survey", "勘察"), ("design", "设计"), ("works", "施工"), ("supervision", "监理"),
+                ("goods", "重要设备材料")]
+    if any(k.startswith("tender_") for k in values):
+        record["tender"] = [{"package": label, "scope": values[f"tender_{key}_scope"],
+                             "method": values[f"tender_{key}_method"], "organisation": values[f"tender_{key}_org"]}
+                            for key, label in packages]
+    record.update(decided_by=user.display_name, decided_on=calendar.today().isoformat())
+    return record
+
+
+# ---- the workflow tells the application what happened ----------------------------------------------
+def on_declaration_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
+                         actor: str) -> None:
+    if instance.process_key not in PROCESS_KEYS or not (instance.business_key or "").startswith("declaration:"):
+        return
+    declaration = session.get(Declaration, int(instance.business_key.split(":", 1)[1]))
+    if declaration is None:
+        return
+    now = clock.utcnow_naive()
+    cases: dict[str, ItemCase] = {}
+
+    def case(code: str) -> ItemCase | None:
+        if code not in cases:
+            cases[code] = session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration.id,
+                                                                ItemCase.item_code == code))
+        return cases[code]
+
+    for event in events:
+        kind = event["kind"]
+        if kind == "determined":
+            _sync_determined(session, declaration, event)
+            cases.clear()
+        elif kind == "received":
+            declaration.status = "handling"
+            for code in event.get("items", []):
+                if (c := case(code)) is not None:
+                    c.status = "receiving"
+        elif kind == "completed":
+            _complete(session, declaration, now)
+        elif (c := case(event.get("item", ""))) is not None:
+            _apply_item_event(session, instance, declaration, c, event, actor, now)
+
+
+def _sync_determined(session: Session, declaration: Declaration, event: dict[str, Any]) -> None:
+    codes = list(dict.fromkeys(event.get("items") or []))  # two rules may give the same item
+    items = {i.code: i for i in session.scalars(select(ApprovalItem).where(ApprovalItem.code.in_(codes),
+                                                                           ApprovalItem.active))}
+    codes = [c for c in codes if c in items]
+    declaration.item_codes = codes
+    declaration.must_tender = bool(event.get("must_tender"))
+    session.execute(delete(ItemCase).where(ItemCase.declaration_id == declaration.id, ItemCase.item_code.notin_(codes))
+                    .execution_options(synchronize_session=False))
+    existing = set(session.scalars(select(ItemCase.item_code).where(ItemCase.declaration_id == declaration.id)))
+    for code in codes:
+        if code not in existing:
+            session.add(ItemCase(declaration_id=declaration.id, item_code=code, item_name=items[code].name))
+
+
+_CLOCK_STATUS = {"start": "handling", "resume": "handling"}
+
+
+def _apply_item_event(session: Session, instance: Instance, declaration: Declaration, case: ItemCase,
+                      event: dict[str, Any], actor: str, now: datetime) -> None:
+    kind = event["kind"]
+    if kind == "item_received":
+        case.status = "receiving"
+    elif kind == "correction":
+        case.status = "correction" if event.get("stage") == "accept" else "paused_correction"
+        case.corrections += 1
+    elif kind == "supplemented":
+        case.status = "receiving"
+    elif kind == "not_accepted":
+        case.status, case.decided_at = "not_accepted", now
+    elif kind == "clock":
+        _apply_clock(session, instance, case, event, actor, now)
+    elif kind == "decided":
+        case.status = "approved" if event.get("result") == "approve" else "refused"
+        case.decided_at, case.due_at = now, None
+        if event.get("clock"):
+            case.clock = event["clock"]
+        session.add(Notification(user_id=declaration.applicant_id, kind="result",
+                                 title=f"「{case.item_name}」已办结：{case.status_label}",
+                                 link=f"/enterprise/declarations/{declaration.id}"))
+    elif kind in ("item_warning", "item_overdue"):
+        overdue = kind == "item_overdue"
+        if overdue:
+            case.overdue = True
+        label = "【红灯】已超过办理时限" if overdue else "【黄灯】剩余时限不足三分之一"
+        session.add(Notification(department_id=case.department_id, kind="overdue" if overdue else "reminder",
+                                 title=f"{declaration.project.name}「{case.item_name}」{label}",
+                                 link=f"/reviewer/cases/{case.id}"))
+
+
+def _apply_clock(session: Session, instance: Instance, case: ItemCase, event: dict[str, Any], actor: str,
+                 now: datetime) -> None:
+    state = event["clock"]
+    action = event["action"]
+    cal = calendar.work_calendar()
+    case.clock = state
+    due = item_clock.due(state, cal)
+    case.due_at = to_naive_utc(due.isoformat()) if due else None
+    if action == "start":
+        case.status, case.accepted_at, case.overdue = "handling", now, False
+    elif action == "pause":
+        case.status = "paused_correction" if case.status == "paused_correction" else "expert"
+    elif action == "resume":
+        case.status = "handling"
+        case.overdue = due is not None and case.due_at <= now
+    elif action == "extend":
+        case.overdue = due is not None and case.due_at <= now
+    status = item_clock.status(state, cal, clock.now())
+    session.add(TrailEntry(actor=actor, action="clock", instance_id=instance.id, detail={
+        "item": case.item_code, "clock": action, "reason": event.get("reason", ""), "days": event.get("days"),
+        "remaining": status.remaining, "due_at": due.isoformat() if due else None}))
+
+
+def _complete(session: Session, declaration: Declaration, now: datetime) -> None:
+    declaration.status, declaration.completed_at = "completed", now
+    today = calendar.today()
+    prefix = f"办结〔{today.year}〕{declaration.project.region_code}-"
+    serial = (session.scalar(select(func.count()).where(Declaration.notice_number.like(f"{prefix}%"))) or 0) + 1
+    declaration.notice_number = f"{prefix}{serial:05d}"
+    session.add(Notification(user_id=declaration.applicant_id, kind="result",
+                             title=f"您申报的「{declaration.project.name}」所涉事项已全部办结，可下载办结告知书",
+                             link=f"/enterprise/declarations/{declaration.id}"))

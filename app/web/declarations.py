@@ -1,0 +1,151 @@
+"""Applicant pages of 审批/核准 事项申报: questionnaire → items and materials → submit → progress, 补正, documents."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..services import ServiceError, approval, documents, inbox, uploads
+from ..services.platform import choices, forms
+from . import role_required
+
+bp = Blueprint("declarations", __name__, url_prefix="/enterprise/declarations")
+
+
+def _raw() -> dict:
+    raw = request.form.to_dict()
+    raw.pop("csrf_token", None)
+    if "missing_material" in request.form:
+        raw["missing_material"] = request.form.getlist("missing_material")
+    return raw
+
+
+def page(declaration_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200,
+         focus: str | None = None):
+    declaration = approval.own_declaration(current_user, declaration_id)
+    tasks = {t.bpmn_id if t.scope is None else f"{t.bpmn_id}:{t.scope}": t for t in approval.applicant_tasks(declaration)}
+    return render_template(
+        "enterprise/declaration.html", declaration=declaration, tasks=tasks, errors=errors or {},
+        values=values if values is not None else approval.questionnaire_defaults(declaration),
+        questions=forms().get("declaration_questions"), supplement_form=forms().get("item_supplement"),
+        choices=choices, rows=approval.materials_for(declaration), extras=[
+            a for a in approval.current_attachments(declaration) if a.item_code is None],
+        history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus), status
+
+
+def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
+    if exc.status == 422:
+        return page(declaration_id, exc.errors or {"_": exc.message}, _raw(), 422, focus)
+    flash(exc.message, "error")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id)), exc.status
+
+
+@bp.route("/start/<int:project_id>", methods=["POST"])
+@role_required("applicant")
+def start(project_id: int):
+    declaration = approval.start(current_user, project_id)
+    return redirect(url_for("declarations.show", declaration_id=declaration.id))
+
+
+@bp.route("/<int:declaration_id>")
+@role_required("applicant")
+def show(declaration_id: int):
+    return page(declaration_id)
+
+
+@bp.route("/<int:declaration_id>/answers", methods=["POST"])
+@role_required("applicant")
+def answer(declaration_id: int):
+    try:
+        declaration = approval.answer(current_user, declaration_id, _raw())
+    except ServiceError as exc:
+        return _fail(declaration_id, exc)
+    flash(f"已根据您的回答确定 {len(declaration.item_codes)} 个审批事项，请上传各事项的材料后提交", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id))
+
+
+@bp.route("/<int:declaration_id>/items/<item_code>/done-before", methods=["POST"])
+@role_required("applicant")
+def done_before(declaration_id: int, item_code: str):
+    undo = request.form.get("undo") == "1"
+    try:
+        approval.mark_done_before(current_user, declaration_id, item_code,
+                                  None if undo else request.form.get("prior_document", ""))
+    except ServiceError as exc:
+        return _fail(declaration_id, exc, f"item-{item_code}")
+    flash("已取消标记" if undo else "已标记为已办理过，本次不再重复办理", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id, _anchor=f"item-{item_code}"))
+
+
+@bp.route("/<int:declaration_id>/attachments", methods=["POST"])
+@role_required("applicant")
+def attach(declaration_id: int):
+    file = request.files.get("file")
+    item_code = request.form.get("item_code") or None
+    material_id = request.form.get("material_id", type=int)
+    try:
+        uploads.attach(current_user, declaration_id, item_code, material_id, request.form.get("name", ""),
+                       file.filename if file else "", file.read() if file else b"")
+    except ServiceError as exc:
+        if material_id and exc.errors.get("file"):
+            exc.errors[f"material-{material_id}"] = exc.errors.pop("file")
+        return _fail(declaration_id, exc, f"item-{item_code}" if item_code else "extras")
+    flash("材料已上传", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id,
+                            _anchor=f"item-{item_code}" if item_code else "extras"))
+
+
+@bp.route("/<int:declaration_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
+@role_required("applicant")
+def remove(declaration_id: int, attachment_id: int):
+    try:
+        uploads.remove(current_user, declaration_id, attachment_id)
+    except ServiceError as exc:
+        return _fail(declaration_id, exc)
+    flash("材料已删除", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id))
+
+
+@bp.route("/<int:declaration_id>/attachments/<int:attachment_id>")
+@role_required("applicant", "acceptor", "handler", "policy", "supervisor")
+def download(declaration_id: int, attachment_id: int):
+    attachment = documents.attachment_for(current_user, declaration_id, attachment_id)
+    return documents.pdf_response(uploads.read_blob(attachment.sha256), attachment.filename)
+
+
+@bp.route("/<int:declaration_id>/submit", methods=["POST"])
+@role_required("applicant")
+def submit(declaration_id: int):
+    raw = _raw()
+    try:
+        approval.submit(current_user, declaration_id, raw)
+    except ServiceError as exc:
+        return _fail(declaration_id, exc, "submit")
+    if raw.get("action") == "back":
+        flash("已返回问卷，修改答案后事项清单将重新确定（已上传的材料保留）", "success")
+    else:
+        flash("已提交，各事项已同时分送办理部门（并联审批）", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id))
+
+
+@bp.route("/<int:declaration_id>/items/<item_code>/supplement", methods=["POST"])
+@role_required("applicant")
+def supplement(declaration_id: int, item_code: str):
+    try:
+        approval.supplement(current_user, declaration_id, item_code, _raw())
+    except ServiceError as exc:
+        return _fail(declaration_id, exc, f"item-{item_code}")
+    flash("补正材料已提交", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id, _anchor=f"item-{item_code}"))
+
+
+@bp.route("/<int:declaration_id>/items/<item_code>/decision.pdf")
+@role_required("applicant", "acceptor", "handler", "policy", "supervisor")
+def decision_pdf(declaration_id: int, item_code: str):
+    content, filename = documents.decision_pdf(current_user, declaration_id, item_code)
+    return documents.pdf_response(content, filename)
+
+
+@bp.route("/<int:declaration_id>/notice.pdf")
+@role_required("applicant", "acceptor", "handler", "policy", "supervisor")
+def notice_pdf(declaration_id: int):
+    content, filename = documents.notice_pdf(current_user, declaration_id)
+    return documents.pdf_response(content, filename)
+

@@ -1,0 +1,17 @@
+from flask import Blueprint, render_template, request
+
+from ..services import supervision
+from . import role_required
+
+bp = Blueprint("supervision", __name__, url_prefix="/supervision")
+
+
+@bp.route("/")
+@role_required("policy", "supervisor", "admin")
+def overview():
+    light = request.args.get("light") or None
+    if light not in (None, "green", "yellow", "red", "paused", "waiting"):
+        light = None
+    department_id = request.args.get("department", type=int)
+    return render_template("supervision/overview.html", rows=supervision.overview(light, department_id),
+                           light=light, department_id=department_id, departments=supervision.departments())
