@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.project_code import generate_project_code
 from ..extensions import db
-from ..models import FilingApplication, FilingCertificate, Project, User
+from ..models import Declaration, FilingApplication, FilingCertificate, Project, User
 from . import ServiceError, calendar, forbid, not_found, use_case
 from .platform import validate
 
@@ -37,14 +37,17 @@ def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
     raise ServiceError("项目代码生成冲突，请重试", 409)
 
 
-def my_projects(user: User) -> list[tuple[Project, FilingApplication | None, FilingCertificate | None]]:
+def my_projects(user: User) -> list[tuple[Project, FilingApplication | Declaration | None, FilingCertificate | None]]:
+    """Each project with its latest 备案 application or 审批/核准 declaration, and its certificate."""
     projects = db.session.scalars(select(Project).where(Project.enterprise_id == user.enterprise_id)
                                   .order_by(Project.id.desc())).all()
+    declarations = {d.project_id: d for d in db.session.scalars(select(Declaration).where(
+        Declaration.enterprise_id == user.enterprise_id).order_by(Declaration.id))}
     apps = {a.project_id: a for a in db.session.scalars(select(FilingApplication).where(
         FilingApplication.enterprise_id == user.enterprise_id).order_by(FilingApplication.id))}
     certs = {c.project_id: c for c in db.session.scalars(select(FilingCertificate).where(
         FilingCertificate.enterprise_id == user.enterprise_id))}
-    return [(p, apps.get(p.id), certs.get(p.id)) for p in projects]
+    return [(p, apps.get(p.id) or declarations.get(p.id), certs.get(p.id)) for p in projects]
 
 
 def own_project(user: User, project_id: int) -> Project:

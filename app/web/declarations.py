@@ -27,7 +27,8 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
         questions=forms().get("declaration_questions"), supplement_form=forms().get("item_supplement"),
         choices=choices, rows=approval.materials_for(declaration), extras=[
             a for a in approval.current_attachments(declaration) if a.item_code is None],
-        history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus), status
+        history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
+        item_names={c.item_code: c.item_name for c, _, _ in approval.materials_for(declaration)}), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):

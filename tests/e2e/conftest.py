@@ -56,7 +56,8 @@ def live_server() -> Iterator[LiveServer]:
     _require_chromium()
     workdir = tempfile.mkdtemp(prefix="e2e-")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir}/e2e.sqlite", "SCHEDULER_ENABLED": False,
-                      "SECRET_KEY": secrets.token_hex(16), "WTF_CSRF_ENABLED": True})
+                      "SECRET_KEY": secrets.token_hex(16), "WTF_CSRF_ENABLED": True,
+                      "UPLOAD_DIR": f"{workdir}/uploads"})
     with app.app_context():
         upgrade()
         seed_demo()

@@ -28,7 +28,8 @@ def test_authorisation_with_four_departments_to_completion_notice(client):
     declaration = declare(client, project)
     assert declaration.must_tender is True
     assert declaration.item_codes == ["authorisation", "land_site", "eia", "soil_water"]
-    departments = {c.item_code: c.department.name for c in db.session.query(ItemCase).filter_by(declaration_id=declaration.id)}
+    cases = db.session.query(ItemCase).filter_by(declaration_id=declaration.id)
+    departments = {c.item_code: c.department.name for c in cases}
     assert departments == {"authorisation": "江门市发展和改革局", "land_site": "江门市自然资源局",
                            "eia": "江门市生态环境局", "soil_water": "江门市水利局"}
 

@@ -89,3 +89,37 @@ def test_two_schedulers_fire_every_timer_once(client, app):
     for application in applications:
         refreshed = db.session.get(type(application), application.id)
         assert refreshed.reminded and refreshed.overdue
+
+
+def test_two_departments_complete_items_of_one_project_at_the_same_moment(client, app):
+    """Both completions land: the instance row lock serialises them, the second reloads the first's state."""
+    from app.models import ItemCase
+    from tests.integration.approval_helpers import case_of, declare, item_task, new_project
+
+    declaration = declare(client, new_project(client))
+    posts = []
+    for item_code, username in (("eia", "hb_shouli"), ("land_site", "zr_shouli")):
+        reviewer = app.test_client()
+        login(reviewer, username)
+        task = item_task(declaration, item_code)
+        assert reviewer.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
+        posts.append((reviewer, f"/reviewer/cases/{case_of(declaration, item_code).id}/tasks/{task.id}/complete"))
+    barrier = threading.Barrier(len(posts))
+    statuses: list[int] = []
+
+    def complete(reviewer, url: str) -> None:
+        barrier.wait()
+        statuses.append(reviewer.post(url, data={"decision": "accept", "code_verified": "on"}).status_code)
+
+    threads = [threading.Thread(target=complete, args=post) for post in posts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [302, 302]
+    db.session.expire_all()
+    cases = {c.item_code: c.status for c in db.session.query(ItemCase).filter_by(declaration_id=declaration.id)}
+    assert cases["eia"] == cases["land_site"] == "handling"
+    reviews = db.session.scalars(select(HumanTask.scope).where(HumanTask.instance_id == declaration.instance_id,
+                                                               HumanTask.bpmn_id == "review")).all()
+    assert sorted(reviews) == ["eia", "land_site"]
