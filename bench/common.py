@@ -131,8 +131,9 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def make_app(database: Database):
-    """A fresh app on a fresh schema: migrations, demo seed, deployed diagrams."""
+def make_app(database: Database, config: dict[str, Any] | None = None):
+    """A fresh app on a fresh schema: migrations, demo seed, deployed diagrams. `config`: extra settings
+    (e.g. SQLALCHEMY_ENGINE_OPTIONS with a larger pool for threads)."""
     from flask_migrate import upgrade
 
     from app import create_app
@@ -144,7 +145,7 @@ def make_app(database: Database):
     clock.reset()
     platform._runtime = None  # one Runtime (spec cache by version id) per database
     app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
-                      "SCHEDULER_ENABLED": False, "TESTING": True})
+                      "SCHEDULER_ENABLED": False, "TESTING": True, **(config or {})})
     quiet_logs()
     with app.app_context():
         upgrade()

@@ -22,6 +22,7 @@ MATERIAL_TEXT_FIELDS = {"name": ("材料名称", 200), "condition": ("适用情�
                         "local_basis": ("地方性法规依据", 300)}
 _CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 _TRUE = ("on", "1", "true", "yes", True)
+_LINES = re.compile(r"\s*[\r\n]+\s*")  # a material is one line: the page edits it in a small text box
 
 
 def items() -> list[ApprovalItem]:
@@ -87,12 +88,14 @@ def item_values(item: ApprovalItem) -> dict[str, Any]:
 
 
 def new_values(parent: ApprovalItem | None) -> dict[str, Any]:
-    """A new item's defaults; a 子项 starts from its unified item (kinds, stage, department, limits, basis)."""
+    """A new item's defaults; a 子项 starts from its unified item (kinds, stage, department, limits, basis and
+    materials, the latter as new rows)."""
     if parent is None:
         return {"kinds": [], "level": "city", "unit": "workday", "promised_limit": "20", "max_extension": "10",
                 "active": True, "materials": []}
     values = item_values(parent)
-    values.update(code="", name="", parent_code=parent.code, active=True, materials=[])
+    values.update(code="", name="", parent_code=parent.code, active=True,
+                  materials=[{**row, "id": ""} for row in values["materials"]])
     return values
 
 
@@ -139,7 +142,8 @@ def _check_item(raw: Mapping[str, Any], code: str | None, errors: dict[str, str]
     if statutory_raw and (statutory is None or statutory < 1):
         errors["statutory_limit"] = "「法定时限」须留空（法律法规未规定）或填写不小于1的整数"
     elif statutory is not None and promised is not None and promised > statutory and "promised_limit" not in errors:
-        errors["promised_limit"] = f"「承诺时限」不得超过「法定时限」（{statutory}）：承诺时限不得超过法定时限"
+        errors["promised_limit"] = (f"「承诺时限」不得超过「法定时限」（法定{statutory}"
+                                    f"{UNIT_LABELS.get(text['unit'], '')}）")
     extension = _integer(raw.get("max_extension"))
     if extension is None or extension > 60:
         errors["max_extension"] = "「延长上限」须为0–60的整数（不可延长填0）"
@@ -162,7 +166,7 @@ def _check_materials(rows: Sequence[Mapping[str, Any]], item: ApprovalItem | Non
     kept: list[tuple[ItemMaterial | None, dict[str, Any]]] = []
     for number, row in enumerate(rows, start=1):
         material = existing.get(str(row.get("id") or ""))
-        values = {name: str(row.get(name) or "").strip() for name in MATERIAL_TEXT_FIELDS}
+        values = {name: _LINES.sub("", str(row.get(name) or "")).strip() for name in MATERIAL_TEXT_FIELDS}
         if row.get("delete") in _TRUE or (material is None and not any(values.values())):
             continue
         if not values["name"]:

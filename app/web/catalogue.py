@@ -49,9 +49,9 @@ def _render(item: ApprovalItem | None, values: dict[str, Any], errors: dict[str,
 @role_required("policy", "admin")
 def items():
     rows = catalogue_admin.items()
-    return render_template("admin/items.html", groups=catalogue_admin.by_stage(rows), kinds=KIND_LABELS,
-                           levels=catalogue_admin.LEVEL_LABELS, limit_text=catalogue_admin.limit_text,
-                           extension_text=catalogue_admin.extension_text, local_flag=catalogue_admin.LOCAL_FLAG)
+    return render_template("admin/items.html", groups=catalogue_admin.by_stage(rows), levels=catalogue_admin.LEVEL_LABELS,
+                           limit_text=catalogue_admin.limit_text, extension_text=catalogue_admin.extension_text,
+                           local_flag=catalogue_admin.LOCAL_FLAG)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -70,7 +70,7 @@ def new_item():
         flash(f"已新增事项「{saved.name}」，新的申报即按此目录确定事项和材料", "success")
         return redirect(url_for("catalogue.items", _anchor=f"item-{saved.code}"))
     values = catalogue_admin.new_values(parent)
-    values["materials"] = [_blank_row() for _ in range(BLANK_ROWS)]
+    values["materials"] += [_blank_row() for _ in range(BLANK_ROWS)]
     return _render(None, values, {}, parent)
 
 

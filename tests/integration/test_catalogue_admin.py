@@ -18,9 +18,9 @@ CODES = ["proposal", "feasibility", "preliminary_design", "authorisation", "ener
 DEPT_TYPES = {"发改", "自然资源", "生态环境", "水利", "林业", "文物", "国家安全", "住建"}
 
 
-def form_of(code: str, **overrides) -> dict[str, object]:
-    """The edit form of an item as the page posts it (materials as rows), with overrides."""
-    values = catalogue_admin.item_values(db.session.get(ApprovalItem, code))
+def form_of(item_code: str, /, **overrides) -> dict[str, object]:
+    """The edit form of an item as the page posts it (materials as rows), with overrides (None drops a field)."""
+    values = catalogue_admin.item_values(db.session.get(ApprovalItem, item_code))
     data: dict[str, object] = {}
     for key, value in values.items():
         if key == "materials":
@@ -87,8 +87,10 @@ def test_the_list_shows_every_item_by_stage_with_its_limit(client):
     for code in CODES:
         assert f'id="item-{code}"' in html
     assert "立项用地规划许可阶段" in html and "竣工验收阶段" in html
-    assert "20个工作日（法定20个工作日）" in html and "20个工作日（法律法规未规定时限）" in html
-    assert "60日（法定60日）" in html and "40个工作日" in html
+    assert "（法定20个工作日）" in html and "（法律法规未规定时限）" in html and "（法定60日）" in html
+    assert catalogue_admin.limit_text(db.session.get(ApprovalItem, "authorisation")) == "20个工作日（法定20个工作日）"
+    assert catalogue_admin.limit_text(db.session.get(ApprovalItem, "proposal")) == "20个工作日（法律法规未规定时限）"
+    assert catalogue_admin.extension_text(db.session.get(ApprovalItem, "authorisation")) == "40个工作日"
 
 
 def test_editing_the_promised_limit_saves_it(client):
@@ -102,7 +104,8 @@ def test_editing_the_promised_limit_saves_it(client):
         item = db.session.get(ApprovalItem, "water_permit")
         assert item.promised_limit == 30 and item.statutory_limit == 45
         assert [m.name for m in item.materials] == [m[0] for m in before[5]]  # materials untouched
-        assert "30个工作日（法定45个工作日）" in client.get("/admin/items").data.decode()
+        assert "30个工作日" in client.get("/admin/items").data.decode()
+        assert catalogue_admin.limit_text(item) == "30个工作日（法定45个工作日）"
     finally:
         client.post("/admin/items/water_permit", data=form_of("water_permit", promised_limit=str(before[1])))
     assert snapshot("water_permit") == before
@@ -110,7 +113,7 @@ def test_editing_the_promised_limit_saves_it(client):
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
     ({"promised_limit": "0"}, "promised_limit", "「承诺时限」须为1–365的整数"),
-    ({"promised_limit": "25"}, "promised_limit", "承诺时限不得超过法定时限"),
+    ({"promised_limit": "25"}, "promised_limit", "「承诺时限」不得超过「法定时限」（法定20个工作日）"),
     ({"statutory_limit": "0"}, "statutory_limit", "「法定时限」"),
     ({"max_extension": "61"}, "max_extension", "「延长上限」"),
     ({"name": ""}, "name", "请填写「事项名称」"),
@@ -118,13 +121,14 @@ def test_editing_the_promised_limit_saves_it(client):
     ({"unit": "month"}, "unit", "「时限单位」"),
     ({"level": "town"}, "level", "「办理层级」"),
     ({"dept_type": " "}, "dept_type", "「主管部门类型」"),
-    ({"materials-9-name": "", "materials-9-condition": "仅外商投资项目"}, "materials-9-name", "第9行材料：请填写「材料名称」"),
+    ({"materials-6-name": "", "materials-6-condition": "仅外商投资项目"}, "materials-6-name",
+     "第6行材料：请填写「材料名称」"),
     ({"materials-1-name": ""}, "materials-1-name", "第1行材料：请填写「材料名称」"),
 ])
 def test_invalid_input_is_refused_with_the_field_named_and_nothing_written(client, overrides, field, message):
     login(client, "zhengce")
     before = snapshot("authorisation")
-    data = form_of("authorisation", name="改了名字", promised_limit="15", **{"materials-8-name": "新材料"})
+    data = form_of("authorisation", name="改了名字", promised_limit="15", **{"materials-5-name": "新材料"})
     data.update(overrides)
     data = {k: v for k, v in data.items() if v is not None}
     response = client.post("/admin/items/authorisation", data=data, headers={"Accept": "text/html"})
@@ -151,8 +155,9 @@ def test_a_sub_item_under_authorisation_inherits_the_defaults_and_saves_with_a_l
     page = client.get("/admin/items/new?parent=authorisation").data.decode()
     assert "新增子项" in page and 'name="parent_code" value="authorisation"' in page
     assert 'value="authorisation" checked' in page and 'value="立项用地规划许可" selected' in page
-    data = form_of("authorisation", code=code, parent_code="authorisation", name="企业投资项目核准-工业和信息化领域技术改造项目核准",
-                   dept_type="工信")
+    assert ">项目申请报告</textarea>" in page  # the unified item's materials are offered as new rows
+    data = form_of("authorisation", code=code, parent_code="authorisation",
+                   name="企业投资项目核准-工业和信息化领域技术改造项目核准", dept_type="工信")
     data = {k: v for k, v in data.items() if not k.startswith("materials-")}
     data.update({"materials-1-name": "项目申请报告", "materials-1-required": "on", "materials-1-pdf_only": "on",
                  "materials-2-name": "技术改造项目能耗说明", "materials-2-pdf_only": "on",

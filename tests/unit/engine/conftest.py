@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from app.domain import item_clock
+from app.domain.workdays import WorkCalendar
 from engine import clock
 from engine.deploy import TaskRules, bundles_from_dir, deploy_bundle
 from engine.runtime import Runtime
@@ -23,7 +25,19 @@ def _calendar_free() -> dict:
     def reminder(start: str, days: int, left: int = 1) -> str:
         return (datetime.fromisoformat(start) + timedelta(days=days - left)).isoformat()
 
-    return {"now_iso": lambda: clock.now().isoformat(), "workday_deadline": deadline, "workday_reminder": reminder}
+    # The item clock on a plain Monday–Friday calendar (no holiday table in engine tests).
+    cal = WorkCalendar({}, [])
+
+    def iso(moment) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {"now_iso": lambda: clock.now().isoformat(), "workday_deadline": deadline, "workday_reminder": reminder,
+            "clock_start": lambda limit, unit, cap=0: item_clock.start(int(limit), unit, clock.now(), int(cap)),
+            "clock_pause": lambda state, reason: item_clock.pause(state, clock.now(), reason),
+            "clock_resume": lambda state: item_clock.resume(state, clock.now()),
+            "clock_extend": lambda state, days, reason: item_clock.extend(state, int(days), reason),
+            "clock_due": lambda state: iso(item_clock.due(state, cal)),
+            "clock_warn": lambda state: iso(item_clock.warn_at(state, cal))}
 
 
 @pytest.fixture
