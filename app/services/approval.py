@@ -27,7 +27,7 @@ from ..models import (
     User,
     UserItemRole,
 )
-from . import ServiceError, calendar, forbid, not_found, use_case
+from . import ServiceError, calendar, forbid, jsonable, not_found, use_case
 from .platform import runtime
 
 PROCESS_KEYS = ("approval", "authorisation")
@@ -169,8 +169,7 @@ def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     if task is None:
         raise ServiceError("当前不在填写问卷环节", 409)
     outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw)
-    declaration.answers = {k: (format(v, "f") if hasattr(v, "as_tuple") else v)
-                           for k, v in outcome.values["declaration_questions"].items()}
+    declaration.answers = jsonable(outcome.values["declaration_questions"])
     return declaration
 
 

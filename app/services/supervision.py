@@ -23,6 +23,7 @@ class DepartmentRow:
     yellow: int = 0
     red: int = 0
     paused: int = 0
+    waiting: int = 0
     finished: int = 0
     overdue_finished: int = 0
     cases: list[tuple[ItemCase, item_clock.ClockStatus | None]] = field(default_factory=list)
@@ -48,7 +49,7 @@ def overview(light: str | None = None, department_id: int | None = None) -> list
             kind = "paused"
         else:
             kind = status.light
-        if kind in ("green", "yellow", "red", "paused"):
+        if kind in ("green", "yellow", "red", "paused", "waiting"):
             setattr(row, kind, getattr(row, kind) + 1)
         if light is None or light == kind:
             row.cases.append((case, status))

@@ -102,7 +102,7 @@ def test_extension_once_within_the_cap_and_expert_review_off_the_clock(client):
     status = item_clock.status(resumed.clock, cal, clock.now())
     assert status.total == 30 and status.remaining >= 28  # nothing was counted while the evaluation ran
     actions = [(t.detail["clock"], t.detail["reason"]) for t in db.session.query(TrailEntry).filter_by(
-        action="clock", instance_id=declaration.instance_id)]
+        action="clock", instance_id=declaration.instance_id).order_by(TrailEntry.id)]
     assert [a for a, _ in actions] == ["start", "extend", "pause", "resume"]
     assert "需征求相关部门意见" in actions[1][1] and "委托评估机构评估" in actions[2][1]
 

@@ -97,8 +97,8 @@ def test_authorisation_with_four_departments_to_completion_notice(client):
     assert "招标" in decision_text and "公开招标" in decision_text and "委托招标" in decision_text
 
     # Every start, pause and resume of the clock is in the trail, with who and why.
-    clocks = [t.detail for t in db.session.query(TrailEntry).filter_by(action="clock", instance_id=declaration.instance_id)
-              if t.detail["item"] == "eia"]
+    trail = db.session.query(TrailEntry).filter_by(action="clock", instance_id=declaration.instance_id)
+    clocks = [t.detail for t in trail.order_by(TrailEntry.id) if t.detail["item"] == "eia"]
     assert [c["clock"] for c in clocks] == ["start", "pause", "resume"]
     assert "补充监测数据" in clocks[1]["reason"]
 

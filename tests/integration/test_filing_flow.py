@@ -42,7 +42,8 @@ def test_filing_from_code_to_verified_certificate(client):
     page = client.get(f"/verify/{certificate.number}")
     assert "该备案证有效" in page.data.decode()
     assert client.get("/verify/000000").status_code == 404
-    actions = [t.action for t in db.session.query(TrailEntry).filter_by(instance_id=application.instance_id)]
+    actions = [t.action for t in db.session.query(TrailEntry).filter_by(instance_id=application.instance_id)
+               .order_by(TrailEntry.id)]
     assert actions[:2] == ["start", "submit"] and actions.count("claim") == 3
 
 
