@@ -1,6 +1,6 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from ..services import certificates
+from ..services import certificates, public_query
 
 bp = Blueprint("public", __name__)
 
@@ -19,3 +19,20 @@ def verify(number: str):
     status = certificates.effective_status(certificate) if certificate else None
     return render_template("public/verify.html", certificate=certificate, number=number, status=status,
                            status_label=certificates.STATUS.get(status or "", "")), (200 if certificate else 404)
+
+
+@bp.route("/public/projects")
+def project_lookup():
+    code = request.args.get("code", "").strip()
+    if code:
+        return redirect(url_for("public.project", code=code))
+    return render_template("public/project.html", project=None, code="", declarations=[], cases={})
+
+
+@bp.route("/public/projects/<code>")
+def project(code: str):
+    """Anyone may look up a project's approval progress and results by its code (national rules art. 18):
+    items, departments, results and document numbers; no materials and no personal data."""
+    project, declarations, cases = public_query.project_progress(code)
+    return render_template("public/project.html", project=project, code=code, declarations=declarations,
+                           cases=cases), (200 if project else 404)

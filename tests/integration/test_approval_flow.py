@@ -96,6 +96,14 @@ def test_authorisation_with_four_departments_to_completion_notice(client):
     decision_text = _pdf_text(decision.data).replace("\n", "")
     assert "招标" in decision_text and "公开招标" in decision_text and "委托招标" in decision_text
 
+    # Anyone can look the results up by the project code (the documents' QR codes point here).
+    client.post("/logout")
+    public = client.get(f"/public/projects/{project.code}")
+    assert public.status_code == 200
+    body = public.data.decode()
+    assert "江环审〔2026〕9号" in body and "不予许可" in body and "材料.pdf" not in body
+    assert client.get("/public/projects/2611-440704-04-01-000000").status_code == 404
+
     # Every start, pause and resume of the clock is in the trail, with who and why.
     trail = db.session.query(TrailEntry).filter_by(action="clock", instance_id=declaration.instance_id)
     clocks = [t.detail for t in trail.order_by(TrailEntry.id) if t.detail["item"] == "eia"]
