@@ -61,6 +61,7 @@ def store(content: bytes) -> Upload:
             os.replace(tmp, path)  # atomic: a reader never sees half a file
         upload = Upload(sha256=sha256, size=len(content), pages=pages)
         db.session.add(upload)
+        db.session.flush()  # no ORM relationship orders it before the attachment that references it
     return upload
 
 

@@ -2,6 +2,7 @@
 one refusal → 招标核准 in the 核准 document → 办结告知书 only when every item is done."""
 from __future__ import annotations
 
+import io
 import subprocess
 
 from app.extensions import db
@@ -159,3 +160,41 @@ def test_uploads_accept_real_pdfs_only(client):
     # Submitting without the other required materials names each of them.
     refused = client.post(f"/enterprise/declarations/{declaration_id}/submit", data={"action": "submit", "pledge": "on"})
     assert refused.status_code == 422 and "缺少必需材料" in refused.data.decode()
+
+
+def test_an_item_done_before_is_not_handled_again_and_own_materials_can_be_added(client):
+    import re
+
+    from app.models import HumanTask
+    from tests.integration.approval_helpers import FOUR_ITEMS, upload_required
+
+    project = new_project(client)
+    response = client.post(f"/enterprise/declarations/start/{project.id}")
+    declaration_id = int(re.search(r"/declarations/(\d+)", response.headers["Location"]).group(1))
+    client.post(f"/enterprise/declarations/{declaration_id}/answers", data=FOUR_ITEMS)
+    url = f"/enterprise/declarations/{declaration_id}/items/soil_water/done-before"
+    blank = client.post(url, data={"prior_document": " "})
+    assert blank.status_code == 422 and "原批准文件文号" in blank.data.decode()
+    main = client.post(f"/enterprise/declarations/{declaration_id}/items/authorisation/done-before",
+                       data={"prior_document": "x"})
+    assert main.status_code == 422
+    assert client.post(url, data={"prior_document": "江水保〔2025〕3号"}).status_code == 302
+    upload_required(client, declaration_id)
+    own = client.post(f"/enterprise/declarations/{declaration_id}/attachments",
+                      data={"name": "项目可行性研究报告（企业自行补充）", "file": (io.BytesIO(pdf_bytes("own")), "fs.pdf")},
+                      content_type="multipart/form-data")
+    assert own.status_code == 302
+    nameless = client.post(f"/enterprise/declarations/{declaration_id}/attachments",
+                           data={"name": "", "file": (io.BytesIO(pdf_bytes("own")), "fs.pdf")},
+                           content_type="multipart/form-data")
+    assert nameless.status_code == 422 and "材料名称" in nameless.data.decode()
+    assert client.post(f"/enterprise/declarations/{declaration_id}/submit",
+                       data={"action": "submit", "pledge": "on"}).status_code == 302
+    declaration = db.session.get(Declaration, declaration_id)
+    scopes = {t.scope for t in db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id)}
+    assert scopes == {"authorisation", "land_site", "eia"}  # 水保 was handled before: not sent again
+    assert case_of(declaration, "soil_water").status == "done_before"
+    client.post("/logout")
+    login(client, "zr_shouli")  # a reviewer of one item sees the applicant's own material too
+    case = case_of(declaration, "land_site")
+    assert "项目可行性研究报告（企业自行补充）" in client.get(f"/reviewer/cases/{case.id}").data.decode()
