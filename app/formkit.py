@@ -93,7 +93,8 @@ class FormRegistry:
 
 def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:
     label = d.label
-    messages = {"required": f"请填写「{label}」", "null": f"请填写「{label}」"}
+    verb = "请选择" if d.type in ("choice", "radio") else "请填写"  # a radio or list is chosen, not typed
+    messages = {"required": f"{verb}「{label}」", "null": f"{verb}「{label}」"}
 
     def common(**extra_messages: str) -> dict[str, Any]:
         return {"required": d.required, "allow_none": not d.required,
@@ -165,7 +166,7 @@ def validate_form(form: FormDef, raw: Mapping[str, Any], choices: Callable[[str]
     for d in inputs:
         for other, allowed in d.required_if.items():
             if values.get(other) in allowed and not values.get(d.name) and d.name not in errors:
-                errors[d.name] = f"请填写「{d.label}」"
+                errors[d.name] = f"{'请选择' if d.type in ('choice', 'radio') else '请填写'}「{d.label}」"
     if not errors:
         for rule in form.rules:
             computed, rule_errors = rules[rule](values, context)
