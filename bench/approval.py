@@ -23,14 +23,10 @@ from .common import (
     Database,
     _forms,
     count_sql,
-    load,
-    machine_info,
+    each_database,
     make_app,
     median,
     p95,
-    postgres_database,
-    postgres_reachable,
-    sqlite_database,
     timed,
     user,
 )
@@ -528,25 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=16, help="(g) worker threads")
     args = parser.parse_args(argv)
 
-    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    header = machine_info()
-    versions = []
-    results: dict[str, dict[str, Any]] = {}
-    for kind in kinds:
-        if kind == "postgres":
-            reason = postgres_reachable()
-            if reason:
-                print(f"PostgreSQL skipped: {reason}")
-                continue
-            database = postgres_database()
-        else:
-            database = sqlite_database()
-        versions.append(database.version)
-        try:
-            results[kind] = run_database(database, args)
-        finally:
-            database.cleanup()
-    print(f"machine: {header} (at start), {load()} (at end); {', '.join(versions)}")
+    results = each_database(args.db, lambda database: run_database(database, args))
     if results:
         report(results)
     failed = any(r.get("g", {}).get("lost") for r in results.values())

@@ -286,3 +286,27 @@ def count_sql(engine) -> Iterator[SqlCount]:  # noqa: ANN001
         event.remove(engine, "after_cursor_execute", on_executed)
         event.remove(engine, "commit", on_commit)
         event.remove(Session, "after_commit", on_session_commit)
+
+
+def each_database(which: str, run: Callable[[Database], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Run one benchmark on a fresh SQLite file and/or a fresh PostgreSQL database; prints the machine line."""
+    kinds = ["sqlite", "postgres"] if which == "both" else [which]
+    header = machine_info()
+    versions = []
+    results: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        if kind == "postgres":
+            reason = postgres_reachable()
+            if reason:
+                print(f"PostgreSQL skipped: {reason}")
+                continue
+            database = postgres_database()
+        else:
+            database = sqlite_database()
+        versions.append(database.version)
+        try:
+            results[kind] = run(database)
+        finally:
+            database.cleanup()
+    print(f"machine: {header} (at start), {load()} (at end); {', '.join(versions)}")
+    return results

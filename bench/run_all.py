@@ -27,14 +27,10 @@ from .common import (
     Database,
     count_sql,
     department_id,
-    load,
-    machine_info,
+    each_database,
     make_app,
     median,
     p95,
-    postgres_database,
-    postgres_reachable,
-    sqlite_database,
     submitted_filings,
     timed,
     user,
@@ -471,25 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--looped-rounds", type=int, default=100, help="补正 rounds before the looped (a) figure")
     args = parser.parse_args(argv)
 
-    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    header = machine_info()
-    versions = []
-    results: dict[str, dict[str, Any]] = {}
-    for kind in kinds:
-        if kind == "postgres":
-            reason = postgres_reachable()
-            if reason:
-                print(f"PostgreSQL skipped: {reason}")
-                continue
-            database = postgres_database()
-        else:
-            database = sqlite_database()
-        versions.append(database.version)
-        try:
-            results[kind] = run_database(database, args)
-        finally:
-            database.cleanup()
-    print(f"machine: {header} (at start), {load()} (at end); {', '.join(versions)}")
+    results = each_database(args.db, lambda database: run_database(database, args))
     report(results)
     return 0
 
