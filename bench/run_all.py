@@ -286,8 +286,9 @@ def bench_inbox(app, database: Database, open_tasks: int, runs: int, page_runs: 
             shouli = user("shouli")
             with count_sql(db.engine) as sql:
                 ms, tasks = timed(lambda u=shouli: inbox.todo(u))
-            assert len(sql.statements) == 1, sql.statements
-            statement, parameters = sql.statements[0], sql.parameters[0]
+            # the reviewer's item permissions, then the inbox query itself
+            assert len(sql.statements) == 2, sql.statements
+            statement, parameters = sql.statements[-1], sql.parameters[-1]
             if i >= 3:
                 times.append(ms)
                 rows = len(tasks)
