@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from .common import (
     Database,
+    Table,
     _forms,
     count_sql,
     each_database,
@@ -448,11 +449,8 @@ def _service_overhead(f: dict[str, Any]) -> float:
 
 def report(results: dict[str, dict[str, Any]]) -> None:
     kinds = list(results)
-    width = 30
-    rows: list[tuple[str, list[str]]] = []
-
-    def row(label: str, fn) -> None:  # noqa: ANN001
-        rows.append((label, [fn(results[k]) for k in kinds]))
+    table = Table(results, width=30)
+    row = table.row
 
     def g(fn):  # noqa: ANN001, ANN202
         return lambda r: fn(r["g"]) if "g" in r else "— (PostgreSQL only)"
@@ -489,11 +487,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     row("    4-item state KB", g(lambda x: f"{x['state_bytes'] / 1024:.1f}"))
     row("wall time s", lambda r: f"{r['seconds']:.1f}")
 
-    label_width = max(len(label) for label, _ in rows) + 2
-    print(f"{'':{label_width}}" + "".join(f"{k:>{width}}" for k in kinds))
-    print(f"{'':{label_width}}" + "".join(f"{results[k]['version']:>{width}}" for k in kinds))
-    for label, cells in rows:
-        print(f"{label:{label_width}}" + "".join(f"{c:>{width}}" for c in cells))
+    table.print()
     for kind in kinds:
         r = results[kind]
         service = r["f"]["service"]

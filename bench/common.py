@@ -310,3 +310,21 @@ def each_database(which: str, run: Callable[[Database], dict[str, Any]]) -> dict
             database.cleanup()
     print(f"machine: {header} (at start), {load()} (at end); {', '.join(versions)}")
     return results
+
+
+class Table:
+    """The figures table both benchmark scripts print: one column per database, one row per figure."""
+
+    def __init__(self, results: dict[str, dict[str, Any]], width: int) -> None:
+        self.results, self.kinds, self.width = results, list(results), width
+        self.rows: list[tuple[str, list[str]]] = []
+
+    def row(self, label: str, fn: Callable[[dict[str, Any]], str]) -> None:
+        self.rows.append((label, [fn(self.results[k]) for k in self.kinds]))
+
+    def print(self) -> None:
+        label_width = max(len(label) for label, _ in self.rows) + 2
+        print(f"{'':{label_width}}" + "".join(f"{k:>{self.width}}" for k in self.kinds))
+        print(f"{'':{label_width}}" + "".join(f"{self.results[k]['version']:>{self.width}}" for k in self.kinds))
+        for label, cells in self.rows:
+            print(f"{label:{label_width}}" + "".join(f"{c:>{self.width}}" for c in cells))

@@ -25,6 +25,7 @@ from .common import (
     JIANGHAI_REGION,
     PASSWORD,
     Database,
+    Table,
     count_sql,
     department_id,
     each_database,
@@ -382,11 +383,8 @@ def _fmt(values: list[float], digits: int = 2) -> str:
 
 def report(results: dict[str, dict[str, Any]]) -> None:
     kinds = list(results)
-    width = 28
-    rows: list[tuple[str, list[str]]] = []
-
-    def row(label: str, fn) -> None:  # noqa: ANN001
-        rows.append((label, [fn(results[k]) for k in kinds]))
+    table = Table(results, width=28)
+    row = table.row
 
     row("(a) engine completion ms med/p95", lambda r: _fmt(r["a"]["phases"]["total"]))
     row("    deserialize ms med", lambda r: f"{median(r['a']['phases']['deserialize']):.2f}")
@@ -431,11 +429,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         and max(r["e"]["lateness"]) <= TARGET_LATENESS_S else "FAIL"))
     row("wall time s", lambda r: f"{r['seconds']:.1f}")
 
-    label_width = max(len(label) for label, _ in rows) + 2
-    print(f"{'':{label_width}}" + "".join(f"{k:>{width}}" for k in kinds))
-    print(f"{'':{label_width}}" + "".join(f"{results[k]['version']:>{width}}" for k in kinds))
-    for label, cells in rows:
-        print(f"{label:{label_width}}" + "".join(f"{c:>{width}}" for c in cells))
+    table.print()
     for kind in kinds:
         r = results[kind]
         print(f"\n[{kind}] statements of one service-layer 受理 completion ({r['b']['statements'][-1]}):")

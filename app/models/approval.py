@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
 
+from ..domain.workdays import SHANGHAI
 from ..extensions import db
 from .org import Department, Enterprise
 from .project import Project
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KIND_LABELS = {"approval": "审批类", "authorisation": "核准类", "filing": "备案类"}
 UNIT_LABELS = {"workday": "个工作日", "day": "日"}
 

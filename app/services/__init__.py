@@ -47,6 +47,13 @@ def use_case(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def next_serial(session: Any, column: Any, prefix: str) -> int:
+    """The next serial under a number prefix (unique columns refuse a duplicate)."""
+    from sqlalchemy import func, select
+
+    return (session.scalar(select(func.count()).where(column.like(f"{prefix}%"))) or 0) + 1
+
+
 def forbid(message: str = "无权访问该记录") -> ServiceError:
     return ServiceError(message, 403)
 

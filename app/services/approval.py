@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -27,7 +27,7 @@ from ..models import (
     User,
     UserItemRole,
 )
-from . import ServiceError, calendar, forbid, jsonable, not_found, use_case
+from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, use_case
 from .platform import runtime
 
 PROCESS_KEYS = ("approval", "authorisation")
@@ -74,7 +74,7 @@ def case_for_reviewer(user: User, case_id: int) -> ItemCase:
     return case
 
 
-def _case(declaration_id: int, item_code: str) -> ItemCase:
+def case_in(declaration_id: int, item_code: str) -> ItemCase:
     case = db.session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration_id,
                                                     ItemCase.item_code == item_code))
     if case is None:
@@ -129,8 +129,7 @@ def route(item: ApprovalItem, region_code: str) -> Department:
 def _next_number(kind: str, region: str) -> str:
     digits, suffix = NUMBER_KIND[kind]
     prefix = f"{region}-{digits}-{calendar.today().year}"
-    serial = (db.session.scalar(select(func.count()).where(Declaration.number.like(f"{prefix}%"))) or 0) + 1
-    return f"{prefix}{serial:04d}{suffix}"
+    return f"{prefix}{next_serial(db.session, Declaration.number, prefix):04d}{suffix}"
 
 
 @use_case
@@ -173,17 +172,17 @@ def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     return declaration
 
 
-def _editable_items(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
+def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
     declaration = own_declaration(user, declaration_id)
     if _applicant_task(declaration, "submit") is None:
         raise ServiceError("申报已提交，不能再修改事项", 409)
-    return declaration, _case(declaration.id, item_code)
+    return declaration, case_in(declaration.id, item_code)
 
 
 @use_case
 def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None) -> ItemCase:
     """我已办理过此事项: the item is not handled again; its earlier document is referenced."""
-    _, case = _editable_items(user, declaration_id, item_code)
+    _, case = editable_case(user, declaration_id, item_code)
     if case.item.parent_code is None and case.item_code in ("proposal", "authorisation"):
         raise ServiceError("主事项不能标记为已办理", 422, {"prior_document": "主事项须在本次申报中办理"})
     if document is None:
@@ -276,7 +275,7 @@ def supplement_task(declaration: Declaration, item_code: str) -> HumanTask | Non
 @use_case
 def supplement(user: User, declaration_id: int, item_code: str, raw: dict[str, Any]) -> ItemCase:
     declaration = own_declaration(user, declaration_id)
-    case = _case(declaration.id, item_code)
+    case = case_in(declaration.id, item_code)
     task = supplement_task(declaration, item_code)
     if task is None:
         raise ServiceError("该事项当前无需补正", 409)
@@ -302,11 +301,26 @@ def reviewer_task(user: User, human_task_id: int) -> HumanTask:
     return task
 
 
+def declaration_id_of(business_key: str | None) -> int | None:
+    """The declaration behind an instance or task ("declaration:<id>"), or None for other processes."""
+    if business_key and business_key.startswith("declaration:"):
+        return int(business_key.split(":", 1)[1])
+    return None
+
+
+def cases_for_tasks(tasks: list[HumanTask]) -> dict[int, ItemCase]:
+    """The item case behind each approval-item task, by task id (one query)."""
+    keys = {t.id: (declaration_id_of(t.business_key), t.scope) for t in tasks}
+    keys = {task_id: key for task_id, key in keys.items() if key[0] is not None and key[1]}
+    if not keys:
+        return {}
+    rows = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id.in_({k[0] for k in keys.values()})))
+    by_key = {(c.declaration_id, c.item_code): c for c in rows}
+    return {task_id: by_key[key] for task_id, key in keys.items() if key in by_key}
+
+
 def case_of_task(task: HumanTask) -> ItemCase | None:
-    if not (task.business_key or "").startswith("declaration:") or task.scope is None:
-        return None
-    return db.session.scalar(select(ItemCase).where(
-        ItemCase.declaration_id == int(task.business_key.split(":", 1)[1]), ItemCase.item_code == task.scope))
+    return cases_for_tasks([task]).get(task.id)
 
 
 @use_case
@@ -388,9 +402,10 @@ def _decision_record(values: dict[str, Any], user: User) -> dict[str, Any]:
 # ---- the workflow tells the application what happened ----------------------------------------------
 def on_declaration_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
                          actor: str) -> None:
-    if instance.process_key not in PROCESS_KEYS or not (instance.business_key or "").startswith("declaration:"):
+    declaration_id = declaration_id_of(instance.business_key)
+    if instance.process_key not in PROCESS_KEYS or declaration_id is None:
         return
-    declaration = session.get(Declaration, int(instance.business_key.split(":", 1)[1]))
+    declaration = session.get(Declaration, declaration_id)
     if declaration is None:
         return
     now = clock.utcnow_naive()
@@ -495,8 +510,7 @@ def _complete(session: Session, declaration: Declaration, now: datetime) -> None
     declaration.status, declaration.completed_at = "completed", now
     today = calendar.today()
     prefix = f"办结〔{today.year}〕{declaration.project.region_code}-"
-    serial = (session.scalar(select(func.count()).where(Declaration.notice_number.like(f"{prefix}%"))) or 0) + 1
-    declaration.notice_number = f"{prefix}{serial:05d}"
+    declaration.notice_number = f"{prefix}{next_serial(session, Declaration.notice_number, prefix):05d}"
     session.add(Notification(user_id=declaration.applicant_id, kind="result",
                              title=f"您申报的「{declaration.project.name}」所涉事项已全部办结，可下载办结告知书",
                              link=f"/enterprise/declarations/{declaration.id}"))

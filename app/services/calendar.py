@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import clock
 
 from ..domain import item_clock
-from ..domain.workdays import SHANGHAI, WorkCalendar, deadline_at, reminder_at
+from ..domain.workdays import SHANGHAI, UTC, WorkCalendar, deadline_at, reminder_at
 from ..extensions import db
 from ..models import CalendarDay, CalendarYear
 
@@ -47,8 +47,6 @@ def local_date(moment: datetime | None) -> date | None:
     """The Beijing date of a stored (naive UTC) moment."""
     if moment is None:
         return None
-    from ..domain.workdays import UTC
-
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
 
 
@@ -113,7 +111,4 @@ def warning_for(moment: datetime | None) -> str | None:
     """Visible warning when a deadline was counted in a year whose holidays are not yet published."""
     if moment is None:
         return None
-    from ..domain.workdays import UTC
-
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
-    return work_calendar().warning(today(), local)
+    return work_calendar().warning(today(), local_date(moment))

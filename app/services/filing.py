@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
@@ -15,7 +15,7 @@ from engine.tables import HumanTask, Instance
 from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
-from . import ServiceError, calendar, forbid, jsonable, not_found, use_case
+from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, use_case
 from .platform import find_project, runtime
 
 PROCESS_KEY = "filing"
@@ -36,15 +36,10 @@ def _applicant_task(application: FilingApplication) -> HumanTask | None:
                                                      HumanTask.candidate_role == "applicant"))
 
 
-def _next_serial(session: Session, column: Any, prefix: str) -> int:
-    """The next serial under a number prefix (unique columns refuse a duplicate)."""
-    return (session.scalar(select(func.count()).where(column.like(f"{prefix}%"))) or 0) + 1
-
-
 def _next_number(region: str) -> str:
     """办件单号: region - 03 (备案) - year + serial + XMBA (Hunan's public list, domain.md §12)."""
     prefix = f"{region}-03-{calendar.today().year}"
-    return f"{prefix}{_next_serial(db.session, FilingApplication.number, prefix):04d}XMBA"
+    return f"{prefix}{next_serial(db.session, FilingApplication.number, prefix):04d}XMBA"
 
 
 def _check_project(user: User, code: str) -> Project:
@@ -263,7 +258,7 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
                 "authority_name": session.get(Department, application.department_id).name,
                 "project_code": project.code}
     certificate = FilingCertificate(
-        number=f"{prefix}{_next_serial(session, FilingCertificate.number, prefix):05d}", project_id=project.id,
+        number=f"{prefix}{next_serial(session, FilingCertificate.number, prefix):05d}", project_id=project.id,
         application_id=application.id,
         enterprise_id=application.enterprise_id, department_id=application.department_id, issued_on=issued_on,
         valid_until=valid_until, snapshot=snapshot, issued_by=int(actor))

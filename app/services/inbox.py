@@ -46,16 +46,6 @@ def done(user: User, limit: int = 100) -> list[tuple[TrailEntry, FilingApplicati
     return [(t, a, cases.get((d.id, (t.detail or {}).get("scope"))) if d is not None else None) for t, a, d in rows]
 
 
-def cases_for_tasks(tasks: list[HumanTask]) -> dict[int, ItemCase]:
-    """The item case behind each approval-item task, by task id (one query)."""
-    keys = {(int(t.business_key.split(":", 1)[1]), t.scope) for t in tasks
-            if t.scope and (t.business_key or "").startswith("declaration:")}
-    if not keys:
-        return {}
-    rows = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id.in_({k[0] for k in keys})))
-    by_key = {(c.declaration_id, c.item_code): c for c in rows}
-    return {t.id: by_key[k] for t in tasks if t.scope and (k := (int(t.business_key.split(":", 1)[1]), t.scope)) in by_key}
-
 
 def notifications(user: User, limit: int = 50) -> list[Notification]:
     mine = Notification.user_id == user.id

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import Attachment, ItemMaterial, Upload, User
 from . import ServiceError, use_case
-from .approval import _case, _editable_items, own_declaration, supplement_task
+from .approval import case_in, editable_case, own_declaration, supplement_task
 
 FIELD = "file"
 
@@ -81,10 +81,10 @@ def attach(user: User, declaration_id: int, item_code: str | None, material_id: 
     declaration = own_declaration(user, declaration_id)
     material = None
     if item_code:
-        case = _case(declaration.id, item_code)
+        case = case_in(declaration.id, item_code)
         declaring = declaration.instance_id is not None and declaration.status == "declaring"
         if declaring:
-            _editable_items(user, declaration_id, item_code)
+            editable_case(user, declaration_id, item_code)
         elif supplement_task(declaration, item_code) is None:
             raise ServiceError("该事项当前不能上传材料（仅在申报或补正时可以上传）", 409)
         if material_id is not None:

@@ -20,15 +20,16 @@ def _raw() -> dict:
 def page(declaration_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200,
          focus: str | None = None):
     declaration = approval.own_declaration(current_user, declaration_id)
+    rows = approval.materials_for(declaration)
     tasks = {t.bpmn_id if t.scope is None else f"{t.bpmn_id}:{t.scope}": t for t in approval.applicant_tasks(declaration)}
     return render_template(
         "enterprise/declaration.html", declaration=declaration, tasks=tasks, errors=errors or {},
         values=values if values is not None else approval.questionnaire_defaults(declaration),
         questions=forms().get("declaration_questions"), supplement_form=forms().get("item_supplement"),
-        choices=choices, rows=approval.materials_for(declaration), extras=[
+        choices=choices, rows=rows, extras=[
             a for a in approval.current_attachments(declaration) if a.item_code is None],
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
-        item_names={c.item_code: c.item_name for c, _, _ in approval.materials_for(declaration)}), status
+        item_names={c.item_code: c.item_name for c, _, _ in rows}), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):

@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, filing, inbox
+from ..services import ServiceError, approval, filing, inbox
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -14,7 +14,7 @@ REVIEWER_ROLES = ("acceptor", "handler")
 def todo():
     tasks = inbox.todo(current_user)
     apps = inbox.applications_by_instance([t.instance_id for t in tasks])
-    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=inbox.cases_for_tasks(tasks),
+    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=approval.cases_for_tasks(tasks),
                            notes=inbox.notifications(current_user))
 
 
@@ -27,7 +27,7 @@ def done():
 def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
     task = filing.reviewer_task(current_user, task_id)
     if task.scope is not None:  # an approval item: its own page shows materials, clock and history
-        case = inbox.cases_for_tasks([task]).get(task.id)
+        case = approval.cases_for_tasks([task]).get(task.id)
         if case is not None:
             return redirect(url_for("cases.show", case_id=case.id))
     application = filing.application_for_task(task)
@@ -48,7 +48,7 @@ def task(task_id: int):
 def claim(task_id: int):
     task = filing.claim(current_user, task_id)
     flash("已签收，请办理", "success")
-    case = inbox.cases_for_tasks([task]).get(task.id)
+    case = approval.cases_for_tasks([task]).get(task.id)
     if case is not None:
         return redirect(url_for("cases.show", case_id=case.id))
     return redirect(url_for("reviewer.task", task_id=task_id))
