@@ -357,12 +357,24 @@ class Runtime:
     def send_message(self, session: Session, instance_id: int, message: str, payload: Mapping[str, Any],
                      actor: str, action: str) -> Outcome:
         """Deliver a message to a waiting catch event (e.g. the withdraw boundary on 受理)."""
+        outcome = self.deliver(session, instance_id, message, payload, actor, action)
+        if outcome is None:
+            raise ConflictError("当前环节不能进行该操作")
+        return outcome
+
+    def deliver(self, session: Session, instance_id: int, message: str, payload: Mapping[str, Any],
+                actor: str, action: str) -> Outcome | None:
+        """Like send_message, but None (nothing changed) when no catch event waits for the message:
+        for notices one instance sends another that may already have moved on."""
+        row = session.get(Instance, instance_id)
+        if row is None or row.status != "running":
+            return None
         row, workflow = self.load(session, instance_id)
         waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
                    if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
                    and t.task_spec.event_definition.name == message]
         if not waiting:
-            raise ConflictError("当前环节不能进行该操作")
+            return None
         with collect_events() as events:
             try:
                 workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, dict(payload)))

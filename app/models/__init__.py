@@ -23,13 +23,27 @@ from .catalogue import (
     ProjectType,
 )
 from .filing import FILING_STATUS, FilingApplication, FilingCertificate, Notification
+from .lifecycle import (
+    NOTICE_KINDS,
+    PERMIT_KINDS,
+    PERMIT_STATUS,
+    REQUEST_KINDS,
+    REQUEST_STATUS,
+    Permit,
+    PostRequest,
+    ProgressYear,
+    ProjectProgress,
+    PublicNotice,
+    SmsMessage,
+)
 from .org import Department, Enterprise, Region, Role, User, UserRole
 from .project import Project
 
 __all__ = [
     "CASE_STATUS", "DECLARATION_STATUS", "KIND_LABELS", "ApprovalItem", "Attachment", "Declaration", "ItemCase",
     "ItemMaterial", "Upload", "UserItemRole",
-    "FILING_STATUS",
+    "FILING_STATUS", "NOTICE_KINDS", "PERMIT_KINDS", "PERMIT_STATUS", "REQUEST_KINDS", "REQUEST_STATUS", "Permit",
+    "PostRequest", "ProgressYear", "ProjectProgress", "PublicNotice", "SmsMessage",
     "CalendarDay", "CalendarYear", "CapitalRatio", "CatalogueEntry", "Department", "Enterprise",
     "FilingApplication", "FilingCertificate", "HumanTask", "Industry", "Instance", "Notification",
     "PendingTimer", "PolicyRuleRow", "ProcessVersion", "Project", "ProjectType", "Region", "Role",

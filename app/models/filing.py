@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from engine import clock
 from ..extensions import db
 from .org import Department, Enterprise
 from .project import Project
+
+if TYPE_CHECKING:
+    from .lifecycle import Permit
 
 FILING_STATUS = {
     "draft": "草稿", "submitted": "待受理", "accepted": "审核中", "reviewed": "待签发",
@@ -59,14 +63,25 @@ class FilingCertificate(db.Model):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     issued_on: Mapped[date] = mapped_column(Date)
-    valid_until: Mapped[date] = mapped_column(Date)
-    started_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="valid")  # valid|lapsed|cancelled|revoked
     snapshot: Mapped[dict] = mapped_column(JSON)
     issued_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
 
     project: Mapped[Project] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")
+    # Validity, start and status live on the permit (app.models.lifecycle), the one record of its life.
+    permit: Mapped[Permit] = relationship("Permit", lazy="joined", uselist=False, viewonly=True)
+
+    @property
+    def valid_until(self) -> date:
+        return self.permit.valid_until
+
+    @property
+    def started_on(self) -> date | None:
+        return self.permit.started_on
+
+    @property
+    def status(self) -> str:
+        return self.permit.status
 
 
 class Notification(db.Model):
@@ -76,7 +91,7 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # reminder|overdue|result
+    kind: Mapped[str] = mapped_column(String(20))  # reminder|overdue|result|progress|cancelled|revoked|lapsed
     title: Mapped[str] = mapped_column(String(200))
     link: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)

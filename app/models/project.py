@@ -33,6 +33,8 @@ class Project(db.Model):
     planned_end: Mapped[date] = mapped_column(Date)
     total_investment: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     status: Mapped[str] = mapped_column(String(20), default="coded")  # coded|filing|filed
+    # A change that needs re-approval gives a new code; the new project points at the one it replaces.
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
     created_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
 

@@ -352,7 +352,25 @@ def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any]) -> I
                                     link=f"/enterprise/declarations/{case.declaration_id}"))
     if task.form_key in ("item_decide", "item_decide_tender"):
         case.decision = _decision_record(values, user)
+        if case.item_code == AUTHORISATION_ITEM and values.get("result") == "approve":
+            _open_authorisation(case, user)
     return case
+
+
+AUTHORISATION_ITEM = "authorisation"
+
+
+def _open_authorisation(case: ItemCase, user: User) -> None:
+    """A 核准 decision is a permit: valid 2 years, extendable once, changeable (673号令 art 11-12)."""
+    from .permits import open_permit
+
+    project = case.declaration.project
+    open_permit(db.session, kind="authorisation", number=case.decision["doc_number"], project=project,
+                department_id=case.department_id, applicant_id=case.declaration.applicant_id,
+                issued_on=calendar.today(), actor=user.actor, item_case_id=case.id,
+                current={"scale_content": project.scale_content, "planned_start": project.planned_start.isoformat(),
+                         "planned_end": project.planned_end.isoformat(),
+                         "total_investment": format(project.total_investment.normalize(), "f"), "funding": ""})
 
 
 def _correction_notice(case: ItemCase, raw: dict[str, Any], stage: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine import clock
 
-from ..domain import item_clock
+from ..domain import item_clock, validity
 from ..domain.workdays import SHANGHAI, UTC, WorkCalendar, deadline_at, reminder_at
 from ..extensions import db
 from ..models import CalendarDay, CalendarYear
@@ -93,7 +93,26 @@ def expression_functions() -> dict:
     return {"now_iso": now_iso, "workday_deadline": workday_deadline, "workday_reminder": workday_reminder,
             "add_workdays": add_workdays, "clock_start": clock_start, "clock_pause": clock_pause,
             "clock_resume": clock_resume, "clock_extend": clock_extend, "clock_due": clock_due,
-            "clock_warn": clock_warn}
+            "clock_warn": clock_warn, **reminder_functions()}
+
+
+def reminder_functions() -> dict:
+    """Progress reminders (app.domain.validity): instants as ISO strings, for timer expressions."""
+
+    def reminder_at(planned_end: str, months_before: int) -> str:
+        return validity.at_office_hours(validity.add_months(date.fromisoformat(planned_end), -months_before)).isoformat()
+
+    def report_year_after(last_reported: int | None) -> int:
+        return validity.report_year(today(), last_reported)
+
+    def december_reminder_at(year: int) -> str:
+        return validity.december_reminder(year).isoformat()
+
+    def december_due_at(year: int) -> str:
+        return validity.at_office_hours(date(year, 12, 31)).isoformat()
+
+    return {"reminder_at": reminder_at, "report_year_after": report_year_after,
+            "december_reminder_at": december_reminder_at, "december_due_at": december_due_at}
 
 
 def year_days(year: int) -> list:

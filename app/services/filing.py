@@ -1,7 +1,7 @@
 """备案 use cases: drafts, submit, withdraw, the reviewer steps, and the sync from the workflow."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -15,11 +15,11 @@ from engine.tables import HumanTask, Instance
 from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
-from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, use_case
+from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
+from .permits import open_permit
 from .platform import find_project, runtime
 
 PROCESS_KEY = "filing"
-VALIDITY_YEARS = 2  # a certificate not started within 2 years lapses (发改委令第14号 art 15; 004)
 
 
 def own_application(user: User, application_id: int) -> FilingApplication:
@@ -249,10 +249,6 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
     project = application.project
     region = project.region_code
     prefix = f"{issued_on:%y}{region}"
-    try:
-        valid_until = issued_on.replace(year=issued_on.year + VALIDITY_YEARS)
-    except ValueError:  # 29 February
-        valid_until = date(issued_on.year + VALIDITY_YEARS, 3, 1)
     snapshot = {**application.draft, "project_name": project.name, "location": project.location,
                 "enterprise_name": project.enterprise.name, "enterprise_uscc": project.enterprise.uscc,
                 "authority_name": session.get(Department, application.department_id).name,
@@ -261,9 +257,16 @@ def _issue_certificate(session: Session, application: FilingApplication, actor: 
         number=f"{prefix}{next_serial(session, FilingCertificate.number, prefix):05d}", project_id=project.id,
         application_id=application.id,
         enterprise_id=application.enterprise_id, department_id=application.department_id, issued_on=issued_on,
-        valid_until=valid_until, snapshot=snapshot, issued_by=int(actor))
+        snapshot=snapshot, issued_by=int(actor))
     session.add(certificate)
+    session.flush()
     project.status = "filed"
+    # Its life after issue (validity, progress reminders, change, extension, 注销/撤销) is the permit's.
+    open_permit(session, kind="filing", number=certificate.number, project=project,
+                department_id=application.department_id, applicant_id=application.applicant_id,
+                issued_on=issued_on, current=dict(application.draft), actor=actor, certificate_id=certificate.id)
+    notify.publish(session, "filing", project_code=project.code, project_name=project.name,
+                   authority=snapshot["authority_name"], published_on=issued_on, document_number=certificate.number)
     return certificate
 
 

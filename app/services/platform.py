@@ -137,9 +137,23 @@ def _rule_tender_consistency(values: dict[str, Any], ctx: Any) -> tuple[dict, di
     return {}, errors
 
 
+def _rule_progress_dates(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    start, finish, today = values.get("actual_start"), values.get("completed_on"), calendar.today()
+    if start and start > today:
+        return {}, {"actual_start": "「项目开工时间」填写实际开工日期，不能晚于今天"}
+    if finish and not start:
+        return {}, {"completed_on": "填写「项目完工时间」前请先填写「项目开工时间」"}
+    if finish and finish < start:
+        return {}, {"completed_on": "「项目完工时间」不能早于「项目开工时间」"}
+    if finish and finish > today:
+        return {}, {"completed_on": "「项目完工时间」填写实际完工日期，不能晚于今天"}
+    return {}, {}
+
+
 RULES = {"project_code": _rule_project_code, "filing_figures": _rule_filing_figures,
          "date_order": _rule_date_order, "policy_screening": _rule_policy_screening,
-         "expert_dates": _rule_expert_dates, "tender_consistency": _rule_tender_consistency}
+         "expert_dates": _rule_expert_dates, "tender_consistency": _rule_tender_consistency,
+         "progress_dates": _rule_progress_dates}
 
 
 def validate(form_key: str, raw: dict[str, Any]) -> tuple[FormDef, dict[str, Any]]:
@@ -162,9 +176,11 @@ def runtime() -> Runtime:
     if _runtime is None:
         from .approval import on_declaration_saved
         from .filing import on_filing_saved
+        from .permits import on_permit_saved
+        from .post_requests import on_request_saved
 
         _runtime = Runtime(functions=calendar.expression_functions(), form_validator=task_form_data,
-                           listeners=[on_filing_saved, on_declaration_saved])
+                           listeners=[on_filing_saved, on_declaration_saved, on_permit_saved, on_request_saved])
     return _runtime
 
 

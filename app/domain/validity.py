@@ -1,0 +1,119 @@
+"""Validity of a 备案证 or 核准文件 after issue, and the dates of the progress reminders.
+
+- 备案: not started within 2 years and not extended → lapses by itself; a reported start makes it
+  valid for good (发改委令第14号 art 15; 004 Q3). 核准: valid 2 years (673号令 art 12).
+- One extension, only within validity, adds 1 year to the validity (not to the construction dates).
+- A change whose new start or completion date lies beyond the validity is refused unless the permit
+  was extended or the project has started (004 Q9, the Guangdong wording).
+- Reminders (004 任务管理): 2 months before planned completion, again 1 month before if still
+  missing; every December the yearly report.
+Pure: no database, no Flask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from .workdays import SHANGHAI
+
+VALIDITY_YEARS = 2
+EXTENSION_YEARS = 1
+REMINDER_HOUR = time(9, 0)  # reminders arrive in office hours, Beijing time
+
+DATES_BEYOND_VALIDITY = "提交失败：变更的开工/完工时间大于《备案证》的有效期，请先申请《备案证》延期再进行变更"
+
+
+def add_years(day: date, years: int) -> date:
+    """Same day n years on; 29 February becomes 1 March (the period is never shortened)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months, clamped to the month's last day (31 August − 2 months = 30 June)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def initial_validity(issued_on: date) -> date:
+    return add_years(issued_on, VALIDITY_YEARS)
+
+
+@dataclass(frozen=True)
+class PermitState:
+    issued_on: date
+    valid_until: date
+    started_on: date | None = None
+    extended_on: date | None = None
+    status: str = "valid"  # valid|lapsed|cancelled|revoked
+
+
+def effective_status(permit: PermitState, today: date) -> str:
+    """What the permit is today, even before the lapse timer has fired."""
+    if permit.status == "valid" and permit.started_on is None and today > permit.valid_until:
+        return "lapsed"
+    return permit.status
+
+
+_ENDED = {"lapsed": "已超过有效期自动失效", "cancelled": "已注销", "revoked": "已被撤销"}
+
+
+def ended_refusal(permit: PermitState, today: date, kind_label: str = "备案证") -> str | None:
+    status = effective_status(permit, today)
+    if status != "valid":
+        return f"该{kind_label}{_ENDED[status]}，不能再办理该业务"
+    return None
+
+
+def extension_refusal(permit: PermitState, today: date, kind_label: str = "备案证") -> str | None:
+    """Why an extension request is refused, or None when it may be made."""
+    ended = ended_refusal(permit, today, kind_label)
+    if ended:
+        return ended
+    if permit.started_on is not None:
+        return f"项目已于 {permit.started_on:%Y-%m-%d} 开工，{kind_label}长期有效，无需延期"
+    if permit.extended_on is not None:
+        return (f"该{kind_label}已于 {permit.extended_on:%Y-%m-%d} 延期一次（有效期至 {permit.valid_until:%Y-%m-%d}），"
+                f"每个{kind_label}只能延期一次")
+    return None
+
+
+def extended_validity(permit: PermitState) -> date:
+    return add_years(permit.valid_until, EXTENSION_YEARS)
+
+
+def date_change_refusal(permit: PermitState, new_start: date | None, new_end: date | None) -> str | None:
+    """004 Q9: new construction dates beyond the validity need an extension or a reported start first."""
+    if permit.started_on is not None or permit.extended_on is not None:
+        return None
+    if any(d is not None and d > permit.valid_until for d in (new_start, new_end)):
+        return DATES_BEYOND_VALIDITY
+    return None
+
+
+# ---- reminders ---------------------------------------------------------------------------------
+def at_office_hours(day: date) -> datetime:
+    """09:00 Beijing time of a day, as an aware datetime."""
+    return datetime.combine(day, REMINDER_HOUR, tzinfo=SHANGHAI)
+
+
+def completion_reminders(planned_end: date) -> tuple[datetime, datetime]:
+    """The first (2 months before) and the second (1 month before) reminder of the dates."""
+    return at_office_hours(add_months(planned_end, -2)), at_office_hours(add_months(planned_end, -1))
+
+
+def report_year(today: date, last_reported: int | None) -> int:
+    """The year whose December report is next due: this year's until it is reported, then the next."""
+    year = today.year
+    if last_reported is not None and last_reported >= year:
+        year = last_reported + 1
+    return year
+
+
+def december_reminder(year: int) -> datetime:
+    return at_office_hours(date(year, 12, 1))

@@ -1,0 +1,347 @@
+"""A permit's life after issue: validity (lapse, valid for good on a reported start), progress
+reports and their reminders, cancellation (注销) by the enterprise and revocation (撤销) by the
+authority. The timers live in the validity and progress diagrams; this module feeds them messages
+and turns their events into status changes, 待阅, SMS and public notices."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.tables import HumanTask, Instance
+
+from ..domain import validity
+from ..extensions import db
+from ..models import Department, Permit, ProgressYear, Project, ProjectProgress, User
+from . import ServiceError, calendar, forbid, not_found, notify, use_case
+from .platform import runtime, validate
+
+VALIDITY_PROCESS, PROGRESS_PROCESS, CANCELLATION_PROCESS = "validity", "progress", "cancellation"
+REVIEWER_ROLES = {"acceptor", "handler"}
+
+
+def lapse_at(valid_until: date) -> str:
+    """The first instant the permit is no longer valid: midnight (Beijing) after the last valid day."""
+    return datetime.combine(valid_until + timedelta(days=1), datetime.min.time(),
+                            tzinfo=validity.SHANGHAI).isoformat()
+
+
+def state_of(permit: Permit) -> validity.PermitState:
+    return validity.PermitState(permit.issued_on, permit.valid_until, permit.started_on, permit.extended_on,
+                                permit.status)
+
+
+def effective_status(permit: Permit) -> str:
+    return validity.effective_status(state_of(permit), calendar.today())
+
+
+def _permit_key(permit_id: int) -> str:
+    return f"permit:{permit_id}"
+
+
+def permit_of_instance(session: Session, instance: Instance) -> Permit | None:
+    key = instance.business_key or ""
+    return session.get(Permit, int(key.split(":", 1)[1])) if key.startswith("permit:") else None
+
+
+# ---- issue -------------------------------------------------------------------------------------------
+def open_permit(session: Session, *, kind: str, number: str, project: Project, department_id: int,
+                applicant_id: int, issued_on: date, current: dict[str, Any], actor: str,
+                certificate_id: int | None = None, item_case_id: int | None = None) -> Permit:
+    """Record an issued permit and start its validity and progress supervision."""
+    permit = Permit(kind=kind, number=number, project_id=project.id, enterprise_id=project.enterprise_id,
+                    department_id=department_id, certificate_id=certificate_id, item_case_id=item_case_id,
+                    issued_on=issued_on, valid_until=validity.initial_validity(issued_on), current=current)
+    session.add(permit)
+    session.flush()
+    permit.validity_instance_id = _start_validity(session, permit, actor)
+    permit.progress_instance_id = _start_progress(session, permit, project, applicant_id, actor)
+    return permit
+
+
+def _start_validity(session: Session, permit: Permit, actor: str) -> int:
+    outcome = runtime().start(session, VALIDITY_PROCESS, {
+        "permit_id": permit.id, "title": permit.project.name, "lapse_at": lapse_at(permit.valid_until)},
+        actor, business_key=_permit_key(permit.id))
+    return outcome.instance.id
+
+
+def _start_progress(session: Session, permit: Permit, project: Project, applicant_id: int, actor: str) -> int:
+    planned_end = permit.current.get("planned_end") or project.planned_end.isoformat()
+    reported = session.scalar(select(ProgressYear.year).where(ProgressYear.project_id == project.id)
+                              .order_by(ProgressYear.year.desc()).limit(1))
+    outcome = runtime().start(session, PROGRESS_PROCESS, {
+        "permit_id": permit.id, "project_id": project.id, "applicant": str(applicant_id), "title": project.name,
+        "planned_end": str(planned_end), "last_reported_year": reported},
+        actor, business_key=_permit_key(permit.id))
+    return outcome.instance.id
+
+
+def tell(session: Session, instance_id: int | None, message: str, payload: dict[str, Any], actor: str,
+         action: str) -> bool:
+    """Deliver a message to one of the permit's own instances if it still waits for it."""
+    if instance_id is None:
+        return False
+    return runtime().deliver(session, instance_id, message, payload, actor, action) is not None
+
+
+# ---- access ------------------------------------------------------------------------------------------
+def own_permit(user: User, permit_id: int) -> Permit:
+    permit = db.session.get(Permit, permit_id)
+    if permit is None:
+        raise not_found("证照不存在")
+    if user.enterprise_id is None or permit.enterprise_id != user.enterprise_id:
+        raise forbid("无权办理其他单位的项目")
+    return permit
+
+
+def authority_permit(user: User, permit_id: int) -> Permit:
+    """The issuing department's 受理/办理 staff only."""
+    permit = db.session.get(Permit, permit_id)
+    if permit is None:
+        raise not_found("证照不存在")
+    if user.department_id is None or permit.department_id != user.department_id \
+            or not user.roles.intersection(REVIEWER_ROLES):
+        raise forbid("该证照不是本部门签发的")
+    return permit
+
+
+def readable_permit(user: User, permit_id: int) -> Permit:
+    permit = db.session.get(Permit, permit_id)
+    if permit is None:
+        raise not_found("证照不存在")
+    if permit.enterprise_id == user.enterprise_id or permit.department_id == user.department_id:
+        return permit
+    raise forbid("无权查看该证照")
+
+
+def permits_of_project(project_id: int) -> list[Permit]:
+    return list(db.session.scalars(select(Permit).where(Permit.project_id == project_id).order_by(Permit.id)))
+
+
+def department_permits(user: User, query: str = "", limit: int = 200) -> list[Permit]:
+    if user.department_id is None:
+        return []
+    stmt = select(Permit).where(Permit.department_id == user.department_id)
+    if query:
+        like = f"%{query.strip()}%"
+        stmt = stmt.join(Project, Project.id == Permit.project_id).where(
+            (Project.code.like(like)) | (Project.name.like(like)) | (Permit.number.like(like)))
+    return list(db.session.scalars(stmt.order_by(Permit.id.desc()).limit(limit)))
+
+
+# ---- cancellation and revocation ------------------------------------------------------------------------
+_ENDED_WORD = {"cancelled": "已被企业注销", "revoked": "已被备案机关撤销", "lapsed": "已超过有效期自动失效"}
+
+
+def _end(user: User, permit: Permit, status: str, reason: str) -> Permit:
+    """Valid → cancelled/revoked, once: the UPDATE only matches a row that is still valid, so of two
+    racing requests (注销 and 撤销) exactly one changes it; the other is told who won."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("请填写原因", 422, {"reason": "请填写「原因」"})
+    if len(reason) > 500:
+        raise ServiceError("原因过长", 422, {"reason": "「原因」不能超过500字"})
+    today = calendar.today()
+    verb = "注销" if status == "cancelled" else "撤销"
+    if effective_status(permit) == "lapsed" and permit.status == "valid":
+        raise ServiceError(f"该{permit.kind_label}已超过有效期自动失效，无需{verb}", 409)
+    changed = db.session.execute(
+        update(Permit).where(Permit.id == permit.id, Permit.status == "valid")
+        .values(status=status, ended_on=today, end_reason=reason, ended_by=user.id)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(permit)
+    if changed != 1:
+        raise ServiceError(f"该{permit.kind_label}{_ENDED_WORD.get(permit.status, '已失效')}"
+                           f"（{permit.ended_on or ''}），不能再{verb}", 409)
+    mode = "cancel" if status == "cancelled" else "revoke"
+    runtime().start(db.session, CANCELLATION_PROCESS, {
+        "permit_id": permit.id, "mode": mode, "reason": reason, "actor_name": user.display_name},
+        user.actor, business_key=_permit_key(permit.id))
+    tell(db.session, permit.validity_instance_id, "ended", {}, user.actor, "ended")
+    tell(db.session, permit.progress_instance_id, "closed", {}, user.actor, "closed")
+    return permit
+
+
+@use_case
+def cancel(user: User, permit_id: int, reason: str) -> Permit:
+    """注销 by the enterprise: no approval; the authority gets an SMS and a 待阅."""
+    return _end(user, own_permit(user, permit_id), "cancelled", reason)
+
+
+@use_case
+def revoke(user: User, permit_id: int, reason: str) -> Permit:
+    """撤销 by the authority: no approval; the enterprise gets an SMS and a 待阅."""
+    return _end(user, authority_permit(user, permit_id), "revoked", reason)
+
+
+# ---- progress (项目进展) ------------------------------------------------------------------------------
+def progress_of(project_id: int) -> tuple[ProjectProgress | None, list[ProgressYear]]:
+    return (db.session.get(ProjectProgress, project_id),
+            list(db.session.scalars(select(ProgressYear).where(ProgressYear.project_id == project_id)
+                                    .order_by(ProgressYear.year))))
+
+
+def _yearly_rows(raw_rows: list[tuple[str, str, str]], first_year: int, today: date) -> dict[int, tuple[Decimal, str]]:
+    rows: dict[int, tuple[Decimal, str]] = {}
+    errors: dict[str, str] = {}
+    for index, (year_text, invested_text, progress_text) in enumerate(raw_rows):
+        if not (year_text.strip() or invested_text.strip() or progress_text.strip()):
+            continue  # an empty row the page added
+        n = index + 1
+        try:
+            year = int(year_text)
+        except ValueError:
+            errors[f"year_{index}"] = f"第{n}行「年度」请填写四位年份"
+            continue
+        if not first_year <= year <= today.year:
+            errors[f"year_{index}"] = f"第{n}行「年度」应在 {first_year} 至 {today.year} 年之间"
+        elif year in rows:
+            errors[f"year_{index}"] = f"第{n}行「年度」{year} 年重复填报"
+        try:
+            invested = Decimal(invested_text.replace(",", "").strip())
+            if invested < 0 or invested != invested.quantize(Decimal("0.0001")) or invested >= Decimal("1e14"):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors[f"invested_{index}"] = f"第{n}行「完成投资额（万元）」请填写不小于0的数字，最多4位小数"
+            continue
+        text = progress_text.strip()
+        if not text:
+            errors[f"progress_{index}"] = f"第{n}行请填写「建设进程」"
+        elif len(text) > 500:
+            errors[f"progress_{index}"] = f"第{n}行「建设进程」不能超过500字"
+        rows[year] = (invested, text)
+    if errors:
+        raise ServiceError("项目进展有误，请按提示修改", 422, errors)
+    return rows
+
+
+@use_case
+def report_progress(user: User, permit_id: int, raw: dict[str, Any], raw_rows: list[tuple[str, str, str]]) -> Permit:
+    """Save 项目进展. A first start date makes the permit valid for good; clearing a wrong date (004 Q6)
+    puts the validity timer back; the completion date closes the reminders; new yearly rows answer the
+    December 待办. The authority gets a 待阅 each time."""
+    permit = own_permit(user, permit_id)
+    if effective_status(permit) != "valid":
+        raise ServiceError(f"该{permit.kind_label}{permit.status_label if permit.status != 'valid' else '已失效'}，"
+                           "不能再填报项目进展", 409)
+    today = calendar.today()
+    _, values = validate("progress_report", raw)
+    start, finish = values.get("actual_start"), values.get("completed_on")
+    if start is not None and permit.started_on is None and start > permit.valid_until:
+        raise ServiceError("开工时间超出有效期", 422, {"actual_start": f"「项目开工时间」不能晚于{permit.kind_label}"
+                                                                   f"有效期（{permit.valid_until}）"})
+    rows = _yearly_rows(raw_rows, permit.issued_on.year, today)
+    progress = db.session.get(ProjectProgress, permit.project_id) or ProjectProgress(project_id=permit.project_id)
+    db.session.add(progress)
+    had_start, had_finish = progress.actual_start, progress.completed_on
+    progress.actual_start, progress.completed_on = start, finish
+    progress.completion_note = values.get("completion_note") or ""
+    progress.updated_at, progress.updated_by = clock.utcnow_naive(), user.id
+
+    existing = {r.year: r for r in db.session.scalars(select(ProgressYear).where(
+        ProgressYear.project_id == permit.project_id))}
+    new_years = [y for y in rows if y not in existing]
+    for year, row in existing.items():
+        if year not in rows:
+            db.session.delete(row)
+    for year, (invested, text) in rows.items():
+        row = existing.get(year) or ProgressYear(project_id=permit.project_id, year=year)
+        row.invested, row.progress, row.reported_at = invested, text, clock.utcnow_naive()
+        db.session.add(row)
+    db.session.flush()
+
+    actor = user.actor
+    what = []
+    # Start reported → valid for good; cleared → the validity period runs again from its date.
+    if start is not None and permit.started_on is None:
+        permit.started_on = start
+        tell(db.session, permit.validity_instance_id, "started", {"started_on": start.isoformat()}, actor, "report")
+        what.append(f"开工时间 {start}")
+    elif start is None and permit.started_on is not None:
+        permit.started_on = None
+        permit.validity_instance_id = _start_validity(db.session, permit, actor)
+        what.append("清除了开工时间")
+    elif start is not None and start != had_start:
+        permit.started_on = start
+        what.append(f"开工时间改为 {start}")
+    # Completion reported → no more reminders; cleared → they start again.
+    if finish is not None and had_finish is None:
+        tell(db.session, permit.progress_instance_id, "closed", {}, actor, "report")
+        what.append(f"完工时间 {finish}")
+    elif finish is None and had_finish is not None:
+        if not _running(permit.progress_instance_id):
+            permit.progress_instance_id = _start_progress(db.session, permit, permit.project, user.id, actor)
+        what.append("清除了完工时间")
+    if new_years:
+        _answer_yearly(permit, rows, new_years, actor, today)
+        what.append("年度进度报告 " + "、".join(str(y) for y in sorted(new_years)))
+    if what:
+        notify.tell_department(db.session, permit.department_id,
+                               f"【项目进展】{permit.project.name}（{permit.project.code}）：{'；'.join(what)}",
+                               f"/authority/permits/{permit.id}", "progress")
+    return permit
+
+
+def _running(instance_id: int | None) -> bool:
+    row = db.session.get(Instance, instance_id) if instance_id else None
+    return row is not None and row.status == "running"
+
+
+def _answer_yearly(permit: Permit, rows: dict[int, Any], new_years: list[int], actor: str, today: date) -> None:
+    """Answer the December 待办 (or the coming December's) when its year, or a later one, is reported."""
+    task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == permit.progress_instance_id,
+                                                     HumanTask.bpmn_id == "yearly_report"))
+    waiting_year = int(task.scope) if task is not None and task.scope else today.year
+    if any(year >= waiting_year for year in new_years):
+        tell(db.session, permit.progress_instance_id, "year_reported", {"year": max(rows)}, actor, "report")
+
+
+# ---- what the diagrams report -----------------------------------------------------------------------
+def on_permit_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
+                    actor: str) -> None:
+    if instance.process_key not in (VALIDITY_PROCESS, PROGRESS_PROCESS, CANCELLATION_PROCESS) or not events:
+        return
+    permit = permit_of_instance(session, instance)
+    if permit is None:
+        return
+    project = permit.project
+    name = f"{project.name}（{project.code}）"
+    authority = session.get(Department, permit.department_id).name
+    for event in events:
+        kind = event["kind"]
+        if kind == "lapsed" and permit.status == "valid" and permit.started_on is None:
+            permit.status, permit.ended_on = "lapsed", calendar.today()
+            permit.end_reason = "超过有效期未开工，自动失效"
+            tell(session, permit.progress_instance_id, "closed", {}, actor, "closed")
+            notify.tell_enterprise(session, permit.enterprise_id,
+                                   f"【{permit.kind_label}失效】{name}的{permit.kind_label}（{permit.number}）"
+                                   f"有效期至 {permit.valid_until} 未开工，已自动失效", f"/enterprise/permits/{permit.id}",
+                                   "lapsed")
+            notify.to_read(session, f"【{permit.kind_label}失效】{name}：超过有效期未开工，已自动失效",
+                           f"/authority/permits/{permit.id}", "lapsed", department_id=permit.department_id)
+        elif kind == "cancelled":
+            notify.tell_department(session, permit.department_id,
+                                   f"【注销】{name}的{permit.kind_label}（{permit.number}）已由企业注销。原因：{event['reason']}",
+                                   f"/authority/permits/{permit.id}", "cancelled")
+            notify.publish(session, "cancellation", project_code=project.code, project_name=project.name,
+                           authority=authority, published_on=calendar.today(), document_number=permit.number,
+                           detail=event["reason"])
+        elif kind == "revoked":
+            notify.tell_enterprise(session, permit.enterprise_id,
+                                   f"【撤销】{name}的{permit.kind_label}（{permit.number}）已被{authority}撤销。"
+                                   f"原因：{event['reason']}", f"/enterprise/permits/{permit.id}", "revoked")
+            notify.publish(session, "revocation", project_code=project.code, project_name=project.name,
+                           authority=authority, published_on=calendar.today(), document_number=permit.number,
+                           detail=event["reason"])
+        elif kind == "dates_reminder":
+            word = "再次提醒：" if event.get("round") == 2 else ""
+            notify.sms(session, notify.enterprise_users(session, permit.enterprise_id),
+                       f"{word}{name}计划于 {event['planned_end']} 竣工，请登录平台在「项目进展」中填报开工、竣工时间")
+        elif kind == "year_reminder":
+            notify.sms(session, notify.enterprise_users(session, permit.enterprise_id),
+                       f"请登录平台在「项目进展」中填报{name}{event['year']}年度进度报告")
