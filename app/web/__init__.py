@@ -56,9 +56,22 @@ def clock_status(case):
 
 
 def register(app: Flask) -> None:
-    from . import admin, auth, cases, catalogue, declarations, enterprise, public, reviewer, supervision
+    from . import (
+        admin,
+        auth,
+        cases,
+        catalogue,
+        declarations,
+        enterprise,
+        permits,
+        public,
+        reviewer,
+        supervision,
+        taskcentre,
+    )
 
-    for module in (auth, enterprise, declarations, reviewer, cases, supervision, public, admin, catalogue):
+    for module in (auth, enterprise, declarations, permits, reviewer, cases, supervision, public, admin, catalogue,
+                   taskcentre):
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["local"] = visible_datetime
