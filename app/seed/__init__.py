@@ -144,10 +144,12 @@ def seed_demo() -> None:
             db.session.add(Enterprise(uscc=uscc, name=name, legal_rep=rep, address=address))
     db.session.flush()
     password = hash_password(DEMO_PASSWORD)
-    for username, display, kind, uscc, dept, roles in DEMO_USERS:
+    for n, (username, display, kind, uscc, dept, roles) in enumerate(DEMO_USERS):
         if db.session.scalar(select(User.id).where(User.username == username)) is not None:
             continue
+        # Demo mobile numbers (the 139 0000 range is not assigned): SMS notices land in the outbox.
         user = User(username=username, display_name=display, kind=kind, password_hash=password,
+                    phone=f"1390000{n:04d}",
                     enterprise_id=db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc)) if uscc else None,
                     department_id=db.session.scalar(select(Department.id).where(Department.name == dept)) if dept else None)
         user.role_rows = [UserRole(role=r) for r in roles]

@@ -1,12 +1,14 @@
 """Reviewer inboxes read the projection tables only: no workflow is deserialized for a list."""
 from __future__ import annotations
 
-from sqlalchemy import and_, false, or_, select, tuple_
+from sqlalchemy import and_, false, func, or_, select, tuple_, update
 
+from engine import clock
 from engine.tables import HumanTask, TrailEntry
 
 from ..extensions import db
 from ..models import Declaration, FilingApplication, ItemCase, Notification, User
+from . import forbid, not_found, use_case
 
 
 def todo(user: User, limit: int = 200) -> list[HumanTask]:
@@ -64,3 +66,91 @@ def applications_by_instance(instance_ids: list[int]) -> dict[int, FilingApplica
 def history(instance_id: int) -> list[TrailEntry]:
     return list(db.session.scalars(select(TrailEntry).where(TrailEntry.instance_id == instance_id)
                                    .order_by(TrailEntry.id)))
+
+
+# ---- 任务中心: 待办 / 已办 / 待阅 / 已阅 for every signed-in user ----
+
+DONE_ACTIONS = ("complete", "refuse", "submit", "report", "withdraw")
+
+
+def applicant_todo(user: User, limit: int = 200) -> list[HumanTask]:
+    """An enterprise user's own tasks (e.g. the yearly progress report), soonest due first."""
+    query = (select(HumanTask)
+             .where(HumanTask.candidate_role == "applicant", HumanTask.assignee == user.actor)
+             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
+    return list(db.session.scalars(query))
+
+
+def my_todo(user: User) -> list[HumanTask]:
+    """Applicants: tasks assigned to them; staff: the claimable / claimed inbox of their department."""
+    tasks: list[HumanTask] = []
+    if "applicant" in user.roles:
+        tasks.extend(applicant_todo(user))
+    if user.roles - {"applicant"}:
+        tasks.extend(todo(user))
+    return tasks
+
+
+def my_done(user: User, limit: int = 100) -> list[TrailEntry]:
+    return list(db.session.scalars(
+        select(TrailEntry).where(TrailEntry.actor == user.actor, TrailEntry.action.in_(DONE_ACTIONS))
+        .order_by(TrailEntry.id.desc()).limit(limit)))
+
+
+def _addressed_to(user: User):
+    """Notes to the user, or shared by the user's department (user_id NULL)."""
+    mine = Notification.user_id == user.id
+    if user.department_id is not None:
+        mine = or_(mine, and_(Notification.user_id.is_(None), Notification.department_id == user.department_id))
+    return mine
+
+
+def unread(user: User, limit: int = 100) -> list[Notification]:
+    return list(db.session.scalars(
+        select(Notification).where(_addressed_to(user), Notification.read_at.is_(None))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def read(user: User, limit: int = 100) -> list[Notification]:
+    return list(db.session.scalars(
+        select(Notification).where(_addressed_to(user), Notification.read_at.is_not(None))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count(Notification.id))
+                             .where(_addressed_to(user), Notification.read_at.is_(None))) or 0
+
+
+def counts(user: User) -> dict[str, int]:
+    done_count = db.session.scalar(select(func.count(TrailEntry.id)).where(
+        TrailEntry.actor == user.actor, TrailEntry.action.in_(DONE_ACTIONS))) or 0
+    read_count = db.session.scalar(select(func.count(Notification.id))
+                                   .where(_addressed_to(user), Notification.read_at.is_not(None))) or 0
+    return {"todo": len(my_todo(user)), "done": done_count, "unread": unread_count(user), "read": read_count}
+
+
+@use_case
+def mark_read(user: User, note_id: int) -> Notification:
+    """Mark one 待阅 as read. A department note (user_id NULL) is one shared row: whoever of the
+    department reads it marks it read for every member, as the paper 传阅单 it replaces did."""
+    note = db.session.get(Notification, note_id)
+    if note is None:
+        raise not_found("消息不存在")
+    visible = note.user_id == user.id or (
+        note.user_id is None and note.department_id is not None and note.department_id == user.department_id)
+    if not visible:
+        raise forbid("无权处理该消息")
+    if note.read_at is None:
+        note.read_at = clock.utcnow_naive()
+    return note
+
+
+@use_case
+def mark_all_read(user: User) -> int:
+    """Mark every unread note addressed to the user read (department notes for the whole department,
+    see mark_read); returns how many."""
+    result = db.session.execute(
+        update(Notification).where(_addressed_to(user), Notification.read_at.is_(None))
+        .values(read_at=clock.utcnow_naive()).execution_options(synchronize_session=False))
+    return result.rowcount or 0

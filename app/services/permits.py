@@ -123,6 +123,12 @@ def permits_of_project(project_id: int) -> list[Permit]:
     return list(db.session.scalars(select(Permit).where(Permit.project_id == project_id).order_by(Permit.id)))
 
 
+def enterprise_permits(user: User) -> dict[int, Permit]:
+    """The latest permit of each of the enterprise's projects."""
+    rows = db.session.scalars(select(Permit).where(Permit.enterprise_id == user.enterprise_id).order_by(Permit.id))
+    return {p.project_id: p for p in rows}
+
+
 def department_permits(user: User, query: str = "", limit: int = 200) -> list[Permit]:
     if user.department_id is None:
         return []

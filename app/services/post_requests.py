@@ -179,6 +179,12 @@ def _validated_authorisation(merged: dict[str, Any], ticked: list[str]) -> dict[
 
 
 # ---- extension -----------------------------------------------------------------------------------------
+def extension_preview(permit: Permit) -> tuple[date, str | None]:
+    """The validity an extension would give, and why it cannot be asked for now (None if it can)."""
+    state = state_of(permit)
+    return validity.extended_validity(state), validity.extension_refusal(state, calendar.today(), permit.kind_label)
+
+
 @use_case
 def submit_extension(user: User, permit_id: int, raw: dict[str, Any]) -> PostRequest:
     permit = own_permit(user, permit_id)
@@ -234,9 +240,10 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> PostRe
         refusal = validity.extension_refusal(state_of(request.permit), calendar.today(), request.permit.kind_label)
         if refusal:  # the permit lapsed or ended while the request waited
             raise ServiceError(f"不能同意延期：{refusal}", 409)
-    outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, human=task,
-                                 action="refuse" if raw.get("decision") in ("reject", "refuse") else "complete")
-    request.opinion = (outcome.values.get(task.form_key) or {}).get("opinion") or request.opinion
+    # Set before completing: the listener's notice to the enterprise quotes it (a 422 rolls it back).
+    request.opinion = str(raw.get("opinion") or "").strip()[:1000] or request.opinion
+    runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, human=task,
+                       action="refuse" if raw.get("decision") in ("reject", "refuse") else "complete")
     return request
 
 

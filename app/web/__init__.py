@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from engine import clock
 
 from ..extensions import db, login_manager
-from ..models import FILING_STATUS, KIND_LABELS, User
+from ..models import FILING_STATUS, KIND_LABELS, PERMIT_STATUS, User
 from ..services import ServiceError
 from ..services.calendar import warning_for as calendar_warning
 from ..services.filing import visible_datetime, visible_deadline
@@ -78,6 +78,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["deadline"] = visible_deadline
     app.jinja_env.globals["FILING_STATUS"] = FILING_STATUS
     app.jinja_env.globals["KIND_LABELS"] = KIND_LABELS
+    app.jinja_env.globals["PERMIT_STATUS"] = PERMIT_STATUS
     app.jinja_env.globals["calendar_warning"] = calendar_warning
     app.jinja_env.globals["clock_status"] = clock_status
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from engine import clock
 
 from ..domain.screening import NATURES
-from ..services import ServiceError, calendar_admin, policy_admin
+from ..services import ServiceError, calendar_admin, notices, policy_admin
 from ..services import calendar as calendar_service
 from ..services.platform import runtime
 from . import role_required
@@ -90,3 +90,11 @@ def policy_rule(rule_id: str | None = None):
         "active": "on" if row.active else ""}
     return render_template("admin/policy_rule.html", rule=row, values=values, errors={},
                            labels=policy_admin.KIND_LABELS, natures=NATURES)
+
+
+@bp.route("/sms")
+@role_required("admin")
+def sms_outbox():
+    """短信发件箱: what the SMS gateway recorded; the default gateway only records, it sends nothing."""
+    rows = [(m, notices.mask_phone(m.phone)) for m in notices.sms_outbox(200)]
+    return render_template("admin/sms.html", rows=rows, gateway=current_app.config.get("SMS_GATEWAY", ""))

@@ -1,7 +1,7 @@
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, certificates, filing, inbox
+from ..services import ServiceError, certificates, filing, inbox, permits
 from ..services import projects as project_service
 from ..services.platform import choices, forms
 from . import role_required
@@ -18,7 +18,7 @@ def _form_page(template: str, form_key: str, values: dict, errors: dict | None =
 @role_required("applicant")
 def projects():
     return render_template("enterprise/projects.html", rows=project_service.my_projects(current_user),
-                           notes=inbox.notifications(current_user))
+                           notes=inbox.notifications(current_user), permits=permits.enterprise_permits(current_user))
 
 
 @bp.route("/code/new", methods=["GET", "POST"])

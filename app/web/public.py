@@ -1,6 +1,8 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from ..models import NOTICE_KINDS
 from ..services import certificates, public_query
+from ..services import notices as notice_service
 
 bp = Blueprint("public", __name__)
 
@@ -36,3 +38,23 @@ def project(code: str):
     project, declarations, cases = public_query.project_progress(code)
     return render_template("public/project.html", project=project, code=code, declarations=declarations,
                            cases=cases), (200 if project else 404)
+
+
+NOTICES_PER_PAGE = 20
+
+
+@bp.route("/public/notices")
+def notices():
+    """公示公告 (national rules art. 18): filings, changes, cancellations, revocations and extensions."""
+    kind = request.args.get("kind", "")
+    if kind not in NOTICE_KINDS:
+        kind = ""
+    q = request.args.get("q", "").strip()[:100]
+    page = max(1, request.args.get("page", type=int) or 1)
+    rows, total = notice_service.search(kind, q, page, NOTICES_PER_PAGE)
+    pages = max(1, -(-total // NOTICES_PER_PAGE))
+    if page > pages:  # past the end (an old link): show the last page
+        page = pages
+        rows, total = notice_service.search(kind, q, page, NOTICES_PER_PAGE)
+    return render_template("public/notices.html", rows=rows, total=total, page=page, pages=pages, kind=kind, q=q,
+                           kinds=NOTICE_KINDS)

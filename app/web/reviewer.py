@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, approval, filing, inbox
+from ..services import ServiceError, approval, filing, inbox, permits, post_requests
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -15,6 +15,8 @@ def todo():
     tasks = inbox.todo(current_user)
     apps = inbox.applications_by_instance([t.instance_id for t in tasks])
     return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=approval.cases_for_tasks(tasks),
+                           requests={t.id: post_requests.request_of_task(t) for t in tasks if (t.business_key or "")
+                                     .startswith("post:")},
                            notes=inbox.notifications(current_user))
 
 
@@ -30,6 +32,12 @@ def _task_page(task_id: int, errors: dict | None = None, values: dict | None = N
         case = approval.cases_for_tasks([task]).get(task.id)
         if case is not None:
             return redirect(url_for("cases.show", case_id=case.id))
+    request_ = post_requests.request_of_task(task)
+    if request_ is not None:  # a 变更 or 延期 application
+        return render_template("reviewer/request.html", task=task, req=request_, form=forms().get(task.form_key),
+                               choices=choices, values=values or {}, errors=errors or {},
+                               history=inbox.history(task.instance_id),
+                               progress=permits.progress_of(request_.project_id)[0]), status
     application = filing.application_for_task(task)
     return render_template("reviewer/task.html", task=task, application=application,
                            form=forms().get(task.form_key), filing_form=forms().get("filing"), choices=choices,
@@ -67,13 +75,15 @@ def unclaim(task_id: int):
 def complete(task_id: int):
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
+    task = filing.reviewer_task(current_user, task_id)
+    service = post_requests if post_requests.request_of_task(task) is not None else filing
     try:
-        application = filing.complete_step(current_user, task_id, raw)
+        done = service.complete_step(current_user, task_id, raw)
     except ServiceError as exc:
         if exc.status == 422:
             return _task_page(task_id, exc.errors, raw, 422)
         raise
-    flash(f"已办理：{application.number}（当前状态：{application.status_label}）", "success")
+    flash(f"已办理：{done.number}（当前状态：{done.status_label}）", "success")
     return redirect(url_for("reviewer.todo"))
 
 
