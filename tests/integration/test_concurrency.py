@@ -123,3 +123,42 @@ def test_two_departments_complete_items_of_one_project_at_the_same_moment(client
     reviews = db.session.scalars(select(HumanTask.scope).where(HumanTask.instance_id == declaration.instance_id,
                                                                HumanTask.bpmn_id == "review")).all()
     assert sorted(reviews) == ["eia", "land_site"]
+
+
+def test_cancel_and_revoke_race_on_one_permit_one_wins(client, app):
+    """注销 by the enterprise and 撤销 by the authority at the same moment: the conditional UPDATE on
+    the permit row lets exactly one through; the other gets a clear 409 naming who won."""
+    from app.models import Notification, Permit, PublicNotice
+    from tests.integration.lifecycle_helpers import issued_permit
+
+    for round_ in range(5):  # several rounds: either side may win, never both
+        permit = issued_permit(client)
+        enterprise, authority = app.test_client(), app.test_client()
+        login(enterprise, "qiye")
+        login(authority, "banli")
+        posts = [(enterprise, f"/enterprise/permits/{permit.id}/cancel", "企业终止项目"),
+                 (authority, f"/authority/permits/{permit.id}/revoke", "提供虚假材料")]
+        barrier = threading.Barrier(2)
+        results: dict[str, tuple[int, str]] = {}
+
+        def act(who, url: str, reason: str, barrier=barrier, results=results) -> None:
+            barrier.wait()
+            response = who.post(url, data={"reason": reason})
+            results[url] = (response.status_code, response.data.decode())
+
+        threads = [threading.Thread(target=act, args=post) for post in posts]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = sorted(code for code, _ in results.values())
+        assert codes == [302, 409], (round_, codes)
+        db.session.expire_all()
+        final = db.session.get(Permit, permit.id)
+        loser = next(body for code, body in results.values() if code == 409)
+        assert ("已被企业注销" if final.status == "cancelled" else "已被备案机关撤销") in loser
+        notices = db.session.query(PublicNotice).filter_by(project_code=final.project.code).all()
+        assert [n.kind for n in notices if n.kind != "filing"] == [
+            "cancellation" if final.status == "cancelled" else "revocation"]
+        kind = final.status
+        assert db.session.query(Notification).filter_by(kind=kind).count() >= 1
