@@ -10,6 +10,7 @@ from app.models import (
     Instance,
     Notification,
     PendingTimer,
+    Permit,
     Project,
     PublicNotice,
     SmsMessage,
@@ -270,3 +271,33 @@ def test_redeploy_of_validity_keeps_running_timer_on_its_version(client, app):
     fire_timers(app)
     assert fresh(old).status == "lapsed" and fresh(new).status == "lapsed"
     assert db.session.get(Instance, old.validity_instance_id).process_version_id == old_version
+
+
+def test_authorisation_decision_is_a_permit_that_changes_and_extends(client, app):
+    """A 核准文件 lives like a 备案证: valid 2 years (673号令 art 12), changed with a 变更函 (art 11)."""
+    from tests.integration.approval_helpers import approve_item, declare, new_project
+
+    login(client, "qiye")
+    declaration = declare(client, new_project(client))
+    approve_item(client, declaration, "authorisation")
+    db.session.expire_all()
+    permit = db.session.query(Permit).filter_by(kind="authorisation").one()
+    assert permit.number == "江authorisation〔2026〕1号" and permit.valid_until == add_months(permit.issued_on, 24)
+    client.post("/logout")
+    login(client, "qiye")
+    page = client.get("/enterprise/").data.decode()
+    assert f"/enterprise/permits/{permit.id}" in page
+    response = client.post(f"/enterprise/permits/{permit.id}/change", data={
+        "change_total_investment": "on", "total_investment": "abc", "reason": "投资调整"})
+    assert response.status_code == 422 and "总投资" in response.data.decode()
+    assert client.post(f"/enterprise/permits/{permit.id}/change", data={
+        "change_total_investment": "on", "total_investment": "52000", "change_funding": "on",
+        "funding": "企业自筹 60%，银行贷款 40%", "reason": "设备价格上涨"}).status_code == 302
+    request = latest_request("change")
+    assert step(client, "sfg_shouli", request, "accept", {"decision": "accept"}).status_code == 302
+    assert step(client, "sfg_banli", request, "review", {"decision": "pass"}).status_code == 302
+    assert step(client, "sfg_banli", request, "issue", {"confirm": "on"}).status_code == 302
+    permit = fresh(permit)
+    assert permit.current["total_investment"] == "52000" and str(permit.project.total_investment.normalize()) == "5.2E+4"
+    letter = client.get(f"/enterprise/requests/{latest_request('change').id}/letter.pdf")
+    assert letter.status_code == 200 and letter.data.startswith(b"%PDF")

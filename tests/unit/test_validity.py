@@ -1,0 +1,69 @@
+"""Permit validity and reminder dates (app.domain.validity): pure rules, no database."""
+from datetime import date
+
+from app.domain.validity import (
+    DATES_BEYOND_VALIDITY,
+    PermitState,
+    add_months,
+    add_years,
+    completion_reminders,
+    date_change_refusal,
+    december_reminder,
+    effective_status,
+    extended_validity,
+    extension_refusal,
+    initial_validity,
+    report_year,
+)
+
+ISSUED = date(2026, 11, 23)
+
+
+def permit(**kw) -> PermitState:
+    return PermitState(**{"issued_on": ISSUED, "valid_until": initial_validity(ISSUED), **kw})
+
+
+def test_two_years_then_one_more_and_leap_days():
+    assert initial_validity(ISSUED) == date(2028, 11, 23)
+    assert extended_validity(permit()) == date(2029, 11, 23)
+    assert add_years(date(2028, 2, 29), 1) == date(2029, 3, 1)  # never shortened
+    assert add_months(date(2027, 8, 31), -2) == date(2027, 6, 30)
+    assert add_months(date(2027, 1, 15), -2) == date(2026, 11, 15)
+
+
+def test_lapses_the_day_after_its_last_valid_day_unless_started():
+    p = permit()
+    assert effective_status(p, date(2028, 11, 23)) == "valid"
+    assert effective_status(p, date(2028, 11, 24)) == "lapsed"
+    assert effective_status(permit(started_on=date(2028, 1, 1)), date(2040, 1, 1)) == "valid"
+    assert effective_status(permit(status="revoked"), date(2027, 1, 1)) == "revoked"
+
+
+def test_extension_only_once_within_validity_and_not_after_start():
+    assert extension_refusal(permit(), date(2027, 1, 1)) is None
+    assert "只能延期一次" in extension_refusal(permit(extended_on=date(2027, 1, 1)), date(2027, 2, 1))
+    assert "失效" in extension_refusal(permit(), date(2028, 11, 24))
+    assert "长期有效" in extension_refusal(permit(started_on=date(2027, 3, 1)), date(2027, 4, 1))
+    assert "注销" in extension_refusal(permit(status="cancelled"), date(2027, 1, 1), "备案证")
+
+
+def test_q9_dates_beyond_validity_refused_until_extended_or_started():
+    late = date(2029, 1, 1)
+    assert date_change_refusal(permit(), None, late) == DATES_BEYOND_VALIDITY
+    assert date_change_refusal(permit(), late, None) == DATES_BEYOND_VALIDITY
+    assert date_change_refusal(permit(), None, date(2028, 11, 23)) is None
+    assert date_change_refusal(permit(extended_on=date(2027, 1, 1)), None, late) is None
+    assert date_change_refusal(permit(started_on=date(2027, 1, 1)), None, late) is None
+
+
+def test_reminder_instants_at_nine_beijing():
+    first, second = completion_reminders(date(2027, 12, 23))
+    assert (first.date(), first.hour, second.date()) == (date(2027, 10, 23), 9, date(2027, 11, 23))
+    assert first.utcoffset().total_seconds() == 8 * 3600
+    assert december_reminder(2026).isoformat() == "2026-12-01T09:00:00+08:00"
+
+
+def test_report_year_moves_on_once_reported():
+    assert report_year(date(2026, 11, 23), None) == 2026
+    assert report_year(date(2026, 11, 23), 2026) == 2027
+    assert report_year(date(2027, 1, 5), 2025) == 2027
