@@ -33,6 +33,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "PROCESSES_DIR": str(ROOT / "processes"),
         "FORMS_DIR": str(ROOT / "forms"),
         "PROVINCE_TITLE": env.get("PROVINCE_TITLE", "广东省"),
+        "SMS_GATEWAY": env.get("SMS_GATEWAY", "app.services.notify:OutboxGateway"),
     }
     config.update(overrides or {})
     production = config["ENV_NAME"] == "production"

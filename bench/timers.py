@@ -1,31 +1,43 @@
 """10,000 due reminder timers on PostgreSQL: time to drain and lateness p95.
 
-`python -m bench.timers [--count 10000] [--batch 100] [--threads 2]`
+`python -m bench.timers [--count 10000] [--batch 100] [--modes thread:1,thread:2[,process:2]]`
 
-(h) `count` 项目进展 instances (processes/progress.bpmn) are started through `runtime().start("progress", …)`,
-    each under its own Project and Permit row (business key `permit:<id>`), so that firing a reminder takes
-    the application's real path: the listener `on_permit_saved` finds the permit and writes the SMS into
-    sms_outbox. Their first timer `first_reminder` fires at `reminder_at(planned_end, 2)`, 09:00 Beijing two
-    months before the planned completion: all instances of a cohort share one planned_end, so all their
-    reminders fall due at the same instant, as they would on that morning (a burst, the worst case).
-    The movable clock is then set 1 s past that instant and `engine.scheduler.run_due_timers` is called in a
-    loop until no timer is due: first on one thread (cohort 1), then on `threads` threads at once (cohort 2,
-    a day later; SKIP LOCKED lets the workers share the table).
+(h) For each drain mode a cohort of `count` 项目进展 instances (processes/progress.bpmn) is started through
+    `runtime().start(session, "progress", …)` with the data `permits._start_progress` gives, each under its
+    own Project and Permit row (business key `permit:<id>`, demo applicant `qiye` given a phone number),
+    so that firing a reminder takes the application's real path: the listener `on_permit_saved` finds the
+    permit and writes the SMS into sms_outbox. Their first timer `first_reminder` is due at
+    `reminder_at(planned_end, 2)`, 09:00 Beijing two months before the planned completion. A cohort shares
+    one planned_end, so all its reminders fall due at the same instant, as on that morning in production
+    (a burst: the worst case). Cohort k's planned_end is one day after cohort k-1's, so draining one cohort
+    never fires another's timers (the second reminders are a month later, the December ones in December).
+    The setup runs on `--setup-processes` forked processes (it is CPU-bound Python).
+
+    The drain: the movable clock (engine.clock) jumps 1 s past the cohort's due instant, then
+    `engine.scheduler.run_due_timers(runtime, scope, batch)` is called in a loop until no wf_timer row is
+    due, by 1 thread, then by 2 threads of this process (SKIP LOCKED lets them share the table), and, with
+    `--modes …,process:2`, by 2 forked processes (as 2 app processes, each with its own timer loop, would).
+    `scope` is the production loop's session scope (app._scope) plus a stamp of the commit time; the
+    runtime is wrapped only to note which instance a transaction fired.
 
 Lateness of a timer = wall time when its instance's transaction committed − (wall time when the drain
-started + the timer's due offset within the cohort, i.e. its due_at − the cohort's first due_at). The
-clock jumps to the due instant at the start of the drain, so that start is when the timers "became due";
-with one planned_end per cohort every offset is 0 and lateness = commit time − drain start.
+started + the timer's due offset, i.e. its due_at − the cohort's first due_at). The clock jumps to the due
+instant when the drain starts, so that is when the timers "became due"; as every timer of a cohort is due
+at the same instant, all offsets are 0 and lateness = commit time − drain start.
 
-PostgreSQL only: database `bench_timers` on the server of BENCH_PG_URL (created if missing, its `public`
-schema dropped and recreated at every run; the test suite's `test` is never touched). If PostgreSQL is
-unreachable the bench says so and exits 0 (1 when CI=true).
+Checked from the database after each drain (the exit code is 1 if any is wrong): one `fill_dates`
+HumanTask and one `timer` trail row per instance, no wf_timer row due, one SMS per instance.
+
+PostgreSQL only: database `bench_timers` on the server of BENCH_PG_URL (or BENCH_TIMERS_PG_URL), created
+if missing, its `public` schema dropped and recreated at every run; the test suite's `test` is never
+touched. If PostgreSQL is unreachable the bench says so and exits 0 (1 when CI=true).
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
 import io
+import multiprocessing
 import os
 import pstats
 import sys
@@ -63,6 +75,21 @@ TIMERS_PG_URL = os.environ.get("BENCH_TIMERS_PG_URL",
                                make_url(PG_URL).set(database="bench_timers").render_as_string(hide_password=False))
 APPLICANT = "qiye"
 PHONE = "13800138000"  # the demo applicant has none, and notify.sms skips users without a phone
+_APP = None  # the app forked processes inherit
+
+
+# ---------------------------------------------------------------- forked processes
+def _fork_pool(processes: int):
+    """A pool of forked processes sharing the parent's app, clock offset and parsed specs; each drops the
+    inherited connections (close=False: the parent still owns those sockets) and opens its own."""
+    return multiprocessing.get_context("fork").Pool(processes, initializer=_forked)
+
+
+def _forked() -> None:
+    from app.extensions import db
+
+    with _APP.app_context():
+        db.engine.dispose(close=False)
 
 
 # ---------------------------------------------------------------- setup
@@ -98,42 +125,52 @@ def _create_permits(count: int, cohort: int, planned_end: date) -> list[tuple[in
             for permit_id, project_id, project in zip(permit_ids, project_ids, projects, strict=True)]
 
 
-def _start_cohort(count: int, cohort: int, planned_end: date, start_batch: int) -> dict[str, Any]:
-    """Permits, then one progress instance each (the data `permits._start_progress` gives), committed
-    every `start_batch` instances."""
+def _start_chunk(job: tuple[str, str, list[tuple[int, int, str]]]) -> list[int]:
+    """One transaction: a progress instance per permit, as permits._start_progress starts it."""
+    from app.extensions import db
+    from app.services.platform import runtime
+
+    applicant, planned_end, permits = job
+    with _APP.app_context():
+        ids = [runtime().start(db.session, "progress", {
+            "permit_id": permit_id, "project_id": project_id, "applicant": applicant, "title": name,
+            "planned_end": planned_end, "last_reported_year": None},
+            "bench", business_key=f"permit:{permit_id}").instance.id for permit_id, project_id, name in permits]
+        db.session.commit()
+        db.session.remove()
+    return ids
+
+
+def _start_cohort(count: int, cohort: int, planned_end: date, args: argparse.Namespace) -> dict[str, Any]:
     from app.extensions import db
     from app.models import Permit
-    from app.services.platform import runtime
     from engine.tables import PendingTimer
 
     started = time.perf_counter()
     permits = _create_permits(count, cohort, planned_end)
     rows_s = time.perf_counter() - started
     applicant = str(user(APPLICANT).id)
+    db.session.remove()
+    jobs = [(applicant, planned_end.isoformat(), permits[i:i + args.start_batch])
+            for i in range(0, count, args.start_batch)]
     instance_ids: list[int] = []
-    links: list[dict[str, int]] = []
     started = time.perf_counter()
-    for n, (permit_id, project_id, name) in enumerate(permits, 1):
-        outcome = runtime().start(db.session, "progress", {
-            "permit_id": permit_id, "project_id": project_id, "applicant": applicant, "title": name,
-            "planned_end": planned_end.isoformat(), "last_reported_year": None},
-            "bench", business_key=f"permit:{permit_id}")
-        instance_ids.append(outcome.instance.id)
-        links.append({"id": permit_id, "progress_instance_id": outcome.instance.id})
-        if n % start_batch == 0 or n == count:
-            db.session.commit()
-            db.session.expunge_all()
-            if n % (start_batch * 4) == 0 or n == count:
-                log(f"cohort {cohort}: {n}/{count} instances started")
+    with _fork_pool(args.setup_processes) as pool:
+        for ids in pool.imap(_start_chunk, jobs):
+            instance_ids.extend(ids)
+            if len(instance_ids) % (args.start_batch * 10) == 0 or len(instance_ids) == count:
+                log(f"cohort {cohort}: {len(instance_ids)}/{count} instances started")
     start_s = time.perf_counter() - started
+    links = [{"id": permit_id, "progress_instance_id": instance_id}
+             for (permit_id, _, _), instance_id in zip(permits, instance_ids, strict=True)]
     db.session.execute(update(Permit), links)  # ORM bulk UPDATE by primary key
     db.session.commit()
     due = db.session.execute(select(func.min(PendingTimer.due_at), func.max(PendingTimer.due_at), func.count())
                              .where(PendingTimer.bpmn_id == "first_reminder",
                                     PendingTimer.instance_id.in_(instance_ids))).one()
     assert due[2] == count, f"{due[2]} first reminders for {count} instances"
-    return {"ids": instance_ids, "rows_s": rows_s, "start_s": start_s, "first_due": due[0], "last_due": due[1],
-            "state_bytes": _state_bytes(instance_ids)}
+    return {"ids": instance_ids, "rows_s": rows_s, "start_s": start_s, "processes": args.setup_processes,
+            "first_due": due[0], "last_due": due[1], "state_bytes": _state_bytes(instance_ids)}
 
 
 def _state_bytes(instance_ids: list[int]) -> float:
@@ -151,27 +188,28 @@ class Recorder:
 
     def __init__(self, runtime) -> None:  # noqa: ANN001
         self.runtime = runtime
-        self.lock = threading.Lock()
         self.attempts = 0
         self.empty = 0  # fire_due_timers calls that fired nothing: row locked or already fired by another worker
+        self.empty_s = 0.0  # the time those took (a load of an already fired instance deserializes its state)
         self.due_queries = 0
 
     def due_instances(self, session, limit: int = 100) -> list[int]:  # noqa: ANN001
-        with self.lock:
-            self.due_queries += 1
+        self.due_queries += 1
         return self.runtime.due_instances(session, limit)
 
     def fire_due_timers(self, session, instance_id: int, actor: str = "timer") -> int:  # noqa: ANN001
+        started = time.perf_counter()
         fired = self.runtime.fire_due_timers(session, instance_id, actor)
         session.info["bench_fired"] = (instance_id, fired)
-        with self.lock:
-            self.attempts += 1
-            self.empty += fired == 0
+        self.attempts += 1
+        if not fired:
+            self.empty += 1
+            self.empty_s += time.perf_counter() - started
         return fired
 
 
 class SqlTally:
-    """Statements (by text) and time inside cursor.execute, from every thread; cheap enough to leave on."""
+    """Statements (by text), time inside cursor.execute, commits, from every thread of this process."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -204,32 +242,25 @@ class SqlTally:
             event.remove(engine, "after_cursor_execute", after)
             event.remove(engine, "commit", on_commit)
 
-    @property
-    def statements(self) -> int:
-        return sum(self.by_text.values())
-
-    def mix(self, per: int) -> str:
-        """Statements per timer by verb and table, e.g. 'SELECT wf_instance 1.00'."""
-        grouped: Counter[str] = Counter()
-        for text, n in self.by_text.items():
-            grouped[_short(text)] += n
-        return ", ".join(f"{name} {n / per:.2f}" for name, n in grouped.most_common())
+    def as_dict(self) -> dict[str, Any]:
+        return {"by_text": self.by_text, "execute_s": self.execute_s, "commits": self.commits}
 
 
-def drain(app, threads: int, batch: int, cohort: dict[str, Any], profile: bool = False) -> dict[str, Any]:
-    """Jump the clock 1 s past the cohort's due instant, run run_due_timers on `threads` threads until
-    nothing is due; per fired instance the wall time of its commit."""
+def _drain_loop(batch: int, profile: bool = False) -> dict[str, Any]:
+    """One worker: run_due_timers until no timer is due; per fired instance the perf_counter of its commit
+    (CLOCK_MONOTONIC on Linux: comparable across processes)."""
     from app.extensions import db
     from app.services.platform import runtime
     from engine import clock
     from engine.scheduler import run_due_timers
     from engine.tables import PendingTimer
 
+    app = _APP
     recorder = Recorder(runtime())
     commits: list[tuple[float, int, int]] = []  # (perf_counter at commit, instance id, timers fired)
 
     @contextmanager
-    def scope():
+    def scope() -> Iterator[Any]:
         """app._scope (the production timer loop's), plus the commit stamp."""
         with app.app_context():
             try:
@@ -250,65 +281,116 @@ def drain(app, threads: int, batch: int, cohort: dict[str, Any], profile: bool =
             return session.scalar(select(func.count()).select_from(PendingTimer)
                                   .where(PendingTimer.due_at <= clock.utcnow_naive()))
 
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            while True:
-                if run_due_timers(recorder, scope, batch=batch) == 0:
-                    if still_due() == 0:
-                        return
-                    time.sleep(0.005)  # the rest is locked by the other worker(s)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    with app.app_context():
-        engine = db.engine
-    tally = SqlTally()
     profiler = cProfile.Profile() if profile else None
-    clock.travel_to(cohort["last_due"].replace(tzinfo=UTC) + timedelta(seconds=1))
-    with tally.listening(engine):
-        started = time.perf_counter()
-        if threads == 1:
-            if profiler:
-                profiler.enable()
-            worker()
-            if profiler:
-                profiler.disable()
-        else:
-            pool = [threading.Thread(target=worker, name=f"timers-{i}") for i in range(threads)]
-            for thread in pool:
-                thread.start()
-            for thread in pool:
-                thread.join()
-        seconds = time.perf_counter() - started
-    if errors:
-        raise errors[0]
-
-    ids = set(cohort["ids"])
-    first = cohort["first_due"]
-    due_offset = _due_offsets(app, cohort["ids"], first)
-    lateness = [(at - started - due_offset.get(instance_id, 0.0)) * 1000.0
-                for at, instance_id, _ in commits if instance_id in ids]
-    fired = sum(n for _, instance_id, n in commits if instance_id in ids)
-    result = {"threads": threads, "seconds": seconds, "fired": fired, "lateness": lateness,
-              "attempts": recorder.attempts, "empty": recorder.empty, "due_queries": recorder.due_queries,
-              "statements": tally.statements, "execute_s": tally.execute_s, "commits": tally.commits,
-              "mix": tally.mix(max(fired, 1)), **_check(app, cohort["ids"])}
+    if profiler:
+        profiler.enable()
+    idle = 0
+    while True:
+        if run_due_timers(recorder, scope, batch=batch) == 0:
+            if still_due() == 0:
+                break
+            idle += 1
+            time.sleep(0.005)  # what is left is locked by the other worker(s)
+    if profiler:
+        profiler.disable()
+    result = {"commits": commits, "attempts": recorder.attempts, "empty": recorder.empty,
+              "empty_s": recorder.empty_s, "due_queries": recorder.due_queries, "idle": idle}
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
         result["profile"] = out.getvalue()
     return result
 
 
-def _due_offsets(app, instance_ids: list[int], first: datetime) -> dict[int, float]:  # noqa: ANN001
-    """Seconds from the cohort's first due instant to each instance's first_reminder (from wf_trail,
-    since the fired timer's wf_timer row is gone)."""
+def _drain_process(batch: int) -> dict[str, Any]:
+    from app.extensions import db
+
+    with _APP.app_context():
+        engine = db.engine
+    tally = SqlTally()
+    with tally.listening(engine):
+        result = _drain_loop(batch)
+    return {**result, "sql": tally.as_dict()}
+
+
+def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: bool = False) -> dict[str, Any]:
+    """Jump the clock 1 s past the cohort's due instant; `workers` threads or forked processes each loop
+    over run_due_timers until nothing is due."""
+    from app.extensions import db
+    from engine import clock
+
+    with _APP.app_context():
+        engine = db.engine
+    clock.travel_to(cohort["last_due"].replace(tzinfo=UTC) + timedelta(seconds=1))
+    parts: list[dict[str, Any]] = []
+    if kind == "process":
+        started = time.perf_counter()  # includes forking the workers (tens of ms)
+        with _fork_pool(workers) as pool:
+            parts = pool.map(_drain_process, [batch] * workers)
+        seconds = time.perf_counter() - started
+        sql = [p["sql"] for p in parts]
+    else:
+        tally = SqlTally()
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                parts.append(_drain_loop(batch, profile=profile and workers == 1))
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        with tally.listening(engine):
+            started = time.perf_counter()
+            if workers == 1:
+                worker()
+            else:
+                pool = [threading.Thread(target=worker, name=f"timers-{i}") for i in range(workers)]
+                for thread in pool:
+                    thread.start()
+                for thread in pool:
+                    thread.join()
+            seconds = time.perf_counter() - started
+        if errors:
+            raise errors[0]
+        sql = [tally.as_dict()]
+
+    ids = set(cohort["ids"])
+    commits = [c for p in parts for c in p["commits"] if c[1] in ids]
+    offsets = _due_offsets(cohort["ids"], cohort["first_due"])
+    lateness = [(at - started - offsets.get(instance_id, 0.0)) * 1000.0 for at, instance_id, _ in commits]
+    by_text: Counter[str] = Counter()
+    for s in sql:
+        by_text.update(s["by_text"])
+    fired = sum(n for _, _, n in commits)
+    result = {"mode": f"{workers} {kind}{'es' if kind == 'process' and workers > 1 else ''}"
+              f"{'s' if kind == 'thread' and workers > 1 else ''}",
+              "seconds": seconds, "fired": fired, "lateness": lateness,
+              "per_worker": [sum(1 for c in p["commits"] if c[1] in ids) for p in parts],
+              "attempts": sum(p["attempts"] for p in parts), "empty": sum(p["empty"] for p in parts),
+              "empty_s": sum(p["empty_s"] for p in parts), "due_queries": sum(p["due_queries"] for p in parts),
+              "idle": sum(p["idle"] for p in parts), "statements": sum(by_text.values()),
+              "execute_s": sum(s["execute_s"] for s in sql), "commits": sum(s["commits"] for s in sql),
+              "mix": _mix(by_text, max(fired, 1)), **_check(cohort["ids"])}
+    if parts and "profile" in parts[0]:
+        result["profile"] = parts[0]["profile"]
+    return result
+
+
+def _mix(by_text: Counter[str], per: int) -> str:
+    """Statements per timer by verb and table, e.g. 'SELECT wf_instance 1.00'."""
+    grouped: Counter[str] = Counter()
+    for text, n in by_text.items():
+        grouped[_short(text)] += n
+    return ", ".join(f"{name} {n / per:.2f}" for name, n in grouped.most_common())
+
+
+def _due_offsets(instance_ids: list[int], first: datetime) -> dict[int, float]:
+    """Seconds from the cohort's first due instant to each instance's first_reminder (from wf_trail:
+    the fired timer's wf_timer row is gone)."""
     from app.extensions import db
     from engine.tables import TrailEntry
 
-    with app.app_context():
+    with _APP.app_context():
         rows = db.session.execute(select(TrailEntry.instance_id, TrailEntry.detail).where(
             TrailEntry.action == "timer", TrailEntry.bpmn_id == "first_reminder",
             TrailEntry.instance_id.in_(instance_ids))).all()
@@ -317,14 +399,14 @@ def _due_offsets(app, instance_ids: list[int], first: datetime) -> dict[int, flo
             for instance_id, detail in rows}
 
 
-def _check(app, instance_ids: list[int]) -> dict[str, Any]:  # noqa: ANN001
+def _check(instance_ids: list[int]) -> dict[str, Any]:
     """From the database: one fill_dates task, one timer trail row, one SMS per instance; nothing due."""
     from app.extensions import db
     from app.models import SmsMessage
     from engine import clock
     from engine.tables import HumanTask, PendingTimer, TrailEntry
 
-    with app.app_context():
+    with _APP.app_context():
         s = db.session
         tasks = s.scalar(select(func.count(func.distinct(HumanTask.instance_id))).where(
             HumanTask.bpmn_id == "fill_dates", HumanTask.instance_id.in_(instance_ids)))
@@ -344,36 +426,49 @@ def _check(app, instance_ids: list[int]) -> dict[str, Any]:  # noqa: ANN001
 
 
 # ---------------------------------------------------------------- driver
+def _modes(text: str) -> list[tuple[str, int]]:
+    modes = []
+    for part in text.split(","):
+        kind, _, workers = part.strip().partition(":")
+        if kind not in ("thread", "process") or not workers.isdigit() or int(workers) < 1:
+            raise argparse.ArgumentTypeError(f"mode {part!r}: thread:N or process:N")
+        modes.append((kind, int(workers)))
+    return modes
+
+
 def run(database: Database, args: argparse.Namespace) -> dict[str, Any]:
+    global _APP
     from app.extensions import db
     from engine import clock
 
     started = time.perf_counter()
     log("postgres: migrate, seed, deploy")
+    threads = max(w for k, w in args.modes if k == "thread") if any(k == "thread" for k, _ in args.modes) else 1
     with quiet_migrations():
-        app = make_app(database, config={"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": args.threads + 3}})
-    result: dict[str, Any] = {"version": database.version, "count": args.count, "batch": args.batch}
+        _APP = app = make_app(database, config={"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 3}})
+    result: dict[str, Any] = {"version": database.version, "count": args.count, "batch": args.batch, "drains": []}
     base = _base_day()
-    cohorts = []
     try:
         clock.travel_to(datetime.combine(base, datetime.min.time(), tzinfo=UTC))
         with app.app_context():
             user(APPLICANT).phone = PHONE
             db.session.commit()
-            for cohort, threads in ((1, 1), (2, args.threads)):
-                planned_end = date(base.year, 5, 9 + cohort)  # first reminders on 10 and 11 March, 09:00 Beijing
-                log(f"cohort {cohort}: {args.count} permits and progress instances (planned_end {planned_end})")
-                cohorts.append((_start_cohort(args.count, cohort, planned_end, args.start_batch), threads))
+            cohorts = []
+            for index, _ in enumerate(args.modes, 1):
+                planned_end = base.replace(month=5) + timedelta(days=index)  # 1st reminders 11, 12, … March
+                log(f"cohort {index}: {args.count} permits and progress instances (planned_end {planned_end}) "
+                    f"on {args.setup_processes} processes")
+                cohorts.append(_start_cohort(args.count, index, planned_end, args))
             db.session.remove()
-        result["setup"] = [c for c, _ in cohorts]
         sms_before = 0
-        result["drains"] = []
-        for cohort, threads in cohorts:
-            log(f"drain {cohort['first_due']:%Y-%m-%d %H:%M} UTC: {args.count} timers on {threads} thread(s)")
-            outcome = drain(app, threads, args.batch, cohort, profile=args.profile and threads == 1)
+        for (kind, workers), cohort in zip(args.modes, cohorts, strict=True):
+            log(f"drain {cohort['first_due']:%Y-%m-%d %H:%M} UTC: {args.count} timers, {workers} {kind}(s)")
+            outcome = drain(kind, workers, args.batch, cohort, profile=args.profile)
             outcome["sms"] = outcome["sms_total"] - sms_before
             sms_before = outcome["sms_total"]
+            outcome["setup"] = cohort
             result["drains"].append(outcome)
+            log(f"  {outcome['seconds']:.1f} s, lost {outcome['lost']}")
     finally:
         clock.reset()
         with app.app_context():
@@ -389,46 +484,46 @@ def _ms(values: list[float]) -> str:
 
 
 def report(result: dict[str, Any]) -> None:
-    drains = result["drains"]
-    setup = result["setup"]
     n = result["count"]
-    columns = {f"{d['threads']} thread{'s' if d['threads'] > 1 else ''}": {**d, "version": result["version"],
-                                                                         "setup": s}
-               for d, s in zip(drains, setup, strict=True)}
-    table = Table(columns, width=26)
+    columns = {d["mode"]: {**d, "version": result["version"]} for d in result["drains"]}
+    table = Table(columns, width=22)
     row = table.row
-    row("(h) setup: permit+project rows s", lambda r: f"{r['setup']['rows_s']:.1f}")
-    row("    runtime.start ×N s (per ms)", lambda r: f"{r['setup']['start_s']:.1f} "
-        f"({r['setup']['start_s'] * 1000 / n:.2f})")
-    row("    due instant (UTC, all)", lambda r: f"{r['setup']['first_due']:%m-%d %H:%M:%S}"
+    row("(h) setup: project+permit rows s", lambda r: f"{r['setup']['rows_s']:.1f}")
+    row("    runtime.start ×N s", lambda r: f"{r['setup']['start_s']:.1f} ({r['setup']['processes']} proc)")
+    row("    ms per start (× processes)", lambda r: f"{r['setup']['start_s'] * 1000 * r['setup']['processes'] / n:.2f}")
+    row("    due instant, UTC (all)", lambda r: f"{r['setup']['first_due']:%m-%d %H:%M:%S}"
         + ("" if r["setup"]["first_due"] == r["setup"]["last_due"] else f"..{r['setup']['last_due']:%H:%M:%S}"))
-    row(f"(h) drain {n} timers s", lambda r: f"{r['seconds']:.1f}")
+    row(f"(h) drain {n} due timers s", lambda r: f"{r['seconds']:.1f}")
     row("    timers fired / s", lambda r: f"{r['fired'] / r['seconds']:.0f}")
-    row("    ms per timer (wall/threads)", lambda r: f"{r['seconds'] * 1000 / max(r['fired'], 1):.2f}")
     row("    lateness ms p50/p95/max", lambda r: _ms(r["lateness"]))
-    row("    fired (run_due_timers sum)", lambda r: f"{r['fired']}")
+    row("    fired (sum over run_due_timers)", lambda r: f"{r['fired']}")
+    row("    fired per worker", lambda r: "/".join(str(w) for w in r["per_worker"]))
     row("    fill_dates tasks / lost", lambda r: f"{r['tasks']} / lost: {r['lost']}")
-    row("    duplicate tasks", lambda r: f"{r['task_rows'] - r['tasks']}")
+    row("    duplicate fill_dates tasks", lambda r: f"{r['task_rows'] - r['tasks']}")
     row("    timer trail rows / SMS", lambda r: f"{r['trail']} / {r['sms']}")
     row("    wf_timer rows still due", lambda r: f"{r['still_due']}")
     row("    second reminders armed", lambda r: f"{r['second']}")
-    row("    fire attempts / fired nothing", lambda r: f"{r['attempts']} / {r['empty']}")
-    row("    due_instances queries", lambda r: f"{r['due_queries']}")
+    row("    fire calls / fired nothing", lambda r: f"{r['attempts']} / {r['empty']}")
+    row("    time in calls firing nothing s", lambda r: f"{r['empty_s']:.1f}")
+    row("    due_instances queries / idle", lambda r: f"{r['due_queries']} / {r['idle']}")
     row("    SQL statements per timer", lambda r: f"{r['statements'] / max(r['fired'], 1):.2f}")
     row("    commits per timer", lambda r: f"{r['commits'] / max(r['fired'], 1):.2f}")
     row("    in cursor.execute ms/timer", lambda r: f"{r['execute_s'] * 1000 / max(r['fired'], 1):.2f}")
     row("    state bytes before/after", lambda r: f"{r['setup']['state_bytes']:.0f} / {r['state_after']:.0f}")
     table.print()
-    print("\nlateness = commit wall time of the timer's transaction − (wall time when the drain started "
-          "+ the timer's due_at − the cohort's first due_at); the clock jumps to 1 s past the due instant "
-          "at the start of the drain, and every timer of a cohort is due at that same instant "
-          "(09:00 Beijing, 2 months before one shared planned_end), so lateness = commit − drain start.")
-    print(f"batch {result['batch']} per due_instances query; cursor.execute time summed over threads; "
-          f"total wall time {result['seconds']:.0f} s")
-    for d in drains:
-        print(f"[{d['threads']} thread(s)] statements per timer: {d['mix']}")
+    print("\nlateness = wall time when the timer's transaction committed − (wall time when the drain started "
+          "+ the timer's due_at − the cohort's first due_at). The clock jumps to 1 s past the due instant when "
+          "the drain starts, and all timers of a cohort are due at that one instant (09:00 Beijing, 2 months "
+          "before a shared planned_end), so here lateness = commit − drain start.")
+    print(f"batch {result['batch']} instances per due_instances query. 'fired nothing': fire_due_timers found "
+          "the row locked (SKIP LOCKED) or the timer already fired by another worker. cursor.execute time is "
+          "summed over workers (with threads it includes waiting for the GIL). "
+          f"Total wall time {result['seconds']:.0f} s.")
+    for d in result["drains"]:
+        print(f"[{d['mode']}] statements per timer: {d['mix']}")
+    for d in result["drains"]:
         if "profile" in d:
-            print(f"[{d['threads']} thread(s)] cProfile of the drain (inflates its time):")
+            print(f"[{d['mode']}] cProfile of the drain (inflates its time):")
             print(d["profile"])
 
 
@@ -436,8 +531,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000, help="due timers (instances) per drain")
     parser.add_argument("--batch", type=int, default=100, help="run_due_timers batch (the production default)")
-    parser.add_argument("--threads", type=int, default=2, help="workers of the second drain")
-    parser.add_argument("--start-batch", type=int, default=500, help="instances started per commit in the setup")
+    parser.add_argument("--modes", type=_modes, default=_modes("thread:1,thread:2"),
+                        help="drains, one cohort each: thread:N (N threads of this process) or process:N "
+                             "(N forked processes); default thread:1,thread:2 (add process:2 for 2 app processes)")
+    parser.add_argument("--setup-processes", type=int, default=2, help="forked processes starting the instances")
+    parser.add_argument("--start-batch", type=int, default=200, help="instances started per transaction")
     parser.add_argument("--profile", action="store_true", help="cProfile the single-thread drain")
     args = parser.parse_args(argv)
 
@@ -450,7 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     result = run(database, args)
     report(result)
     print(f"machine: {header} (at start), {load()} (at end); {database.version}")
-    return 1 if any(d["lost"] or d["still_due"] for d in result["drains"]) else 0
+    wrong = [d for d in result["drains"] if d["lost"] or d["still_due"] or d["task_rows"] != d["tasks"]
+             or d["trail"] != args.count or d["sms"] != args.count]
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":

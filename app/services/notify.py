@@ -36,7 +36,7 @@ _gateways: dict[str, SmsGateway] = {}
 
 
 def gateway() -> SmsGateway:
-    path = current_app.config.get("SMS_GATEWAY", "app.services.notify:OutboxGateway")
+    path = current_app.config["SMS_GATEWAY"]
     if path not in _gateways:
         module, _, name = path.partition(":")
         _gateways[path] = getattr(importlib.import_module(module), name)()

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Permit
 from ..services import ServiceError, inbox, permits, post_requests
 from ..services.documents import pdf_response
+from ..services.platform import choices, forms
 from . import role_required
 
 bp = Blueprint("permits", __name__)
@@ -42,9 +43,10 @@ def show(permit_id: int):
 def change(permit_id: int):
     permit = permits.own_permit(current_user, permit_id)
     fields = post_requests.changeable_fields(permit)
+    page = {"permit": permit, "fields": fields, "shown": post_requests.shown, "choices": choices,
+            "defs": {f.name: f for f in forms().get("filing").fields} if permit.kind == "filing" else {}}
     if request.method == "GET":
-        return render_template("permits/change.html", permit=permit, fields=fields, values=dict(permit.current),
-                               ticked=set(), errors={}, shown=post_requests.shown)
+        return render_template("permits/change.html", values=dict(permit.current), ticked=set(), errors={}, **page)
     raw = _form()
     files = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -52,9 +54,8 @@ def change(permit_id: int):
     except ServiceError as exc:
         ticked = {name for name, _ in fields if raw.get(f"change_{name}")}
         values = {**permit.current, **{k: v for k, v in raw.items() if k in ticked}}
-        return render_template("permits/change.html", permit=permit, fields=fields, values=values, ticked=ticked,
-                               errors=exc.errors or {"_": exc.message}, message=exc.message,
-                               shown=post_requests.shown, reason=raw.get("reason", "")), exc.status
+        return render_template("permits/change.html", values=values, ticked=ticked, errors=exc.errors or {"_": exc.message},
+                               message=exc.message, reason=raw.get("reason", ""), **page), exc.status
     flash(f"变更申请已提交（{req.number}），{permit.department.name}将受理、审核并签发", "success")
     return redirect(url_for("permits.show", permit_id=permit_id))
 
