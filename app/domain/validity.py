@@ -102,6 +102,11 @@ def at_office_hours(day: date) -> datetime:
     return datetime.combine(day, REMINDER_HOUR, tzinfo=SHANGHAI)
 
 
+def end_of_day(day: date) -> datetime:
+    """The first instant after a day ends, Beijing time (a due date is the whole of its last day)."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=SHANGHAI)
+
+
 def completion_reminders(planned_end: date) -> tuple[datetime, datetime]:
     """The first (2 months before) and the second (1 month before) reminder of the dates."""
     return at_office_hours(add_months(planned_end, -2)), at_office_hours(add_months(planned_end, -1))

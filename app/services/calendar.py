@@ -108,11 +108,12 @@ def reminder_functions() -> dict:
     def december_reminder_at(year: int) -> str:
         return validity.december_reminder(year).isoformat()
 
-    def december_due_at(year: int) -> str:
-        return validity.at_office_hours(date(year, 12, 31)).isoformat()
+    def day_end_at(day: str) -> str:
+        """A due date shown as that day 23:59: the first instant of the next day, Beijing time."""
+        return validity.end_of_day(date.fromisoformat(day)).isoformat()
 
     return {"reminder_at": reminder_at, "report_year_after": report_year_after,
-            "december_reminder_at": december_reminder_at, "december_due_at": december_due_at}
+            "december_reminder_at": december_reminder_at, "day_end_at": day_end_at}
 
 
 def year_days(year: int) -> list:

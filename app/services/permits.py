@@ -4,7 +4,7 @@ authority. The timers live in the validity and progress diagrams; this module fe
 and turns their events into status changes, 待阅, SMS and public notices."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,8 +26,7 @@ REVIEWER_ROLES = {"acceptor", "handler"}
 
 def lapse_at(valid_until: date) -> str:
     """The first instant the permit is no longer valid: midnight (Beijing) after the last valid day."""
-    return datetime.combine(valid_until + timedelta(days=1), datetime.min.time(),
-                            tzinfo=validity.SHANGHAI).isoformat()
+    return validity.end_of_day(valid_until).isoformat()
 
 
 def state_of(permit: Permit) -> validity.PermitState:
