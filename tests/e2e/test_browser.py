@@ -46,6 +46,45 @@ def claim_from_todo(page: Page, number: str, step: str, shots=None) -> None:
     expect(page.locator("h1")).to_contain_text(f"{step}：{number}")
 
 
+def take_code(page: Page, name: str, address: str, scale: str, start, end) -> str:  # noqa: ANN001
+    """领码 from the navigation; returns the project code the flash announces."""
+    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
+    page.fill("#f_name", name)
+    page.select_option("#f_type_code", "02")
+    page.select_option("#f_industry_code", "C3484")
+    page.select_option("#f_nature", "技术改造")
+    page.select_option("#f_region_code", "440704")
+    page.fill("#f_address", address)
+    page.fill("#f_scale_content", scale)
+    page.fill("#f_planned_start", start.isoformat())
+    page.fill("#f_planned_end", end.isoformat())
+    page.fill("#f_total_investment", "1000")
+    page.get_by_role("button", name="确认信息并申请赋码").click()
+    flash = page.locator(".flash.success")
+    expect(flash).to_contain_text("领码成功，项目代码：")
+    return re.search(r"项目代码：(\S+)", flash.inner_text()).group(1)
+
+
+def fill_filing(page: Page, scale: str, start, end, phone: str = "13800138000") -> None:  # noqa: ANN001
+    """The 备案 form's own fields (the code is already in it), figures that add up."""
+    page.select_option("#f_authority_id", label=AUTHORITY)
+    page.select_option("#f_nature", "技术改造")
+    page.select_option("#f_industry_code", "C3484")
+    page.fill("#f_scale_content", scale)
+    page.fill("#f_jobs_construction", "30")
+    page.fill("#f_jobs_operation", "50")
+    page.select_option("#f_capital_category", "other")
+    figures = {"capital": "300", "annual_plan": "600", "total_investment": "1000", "civil_investment": "200",
+               "equipment_investment": "700", "import_fx": "0", "own_funds": "400", "domestic_loans": "500",
+               "securities": "0", "other_funds": "100"}
+    for name, value in figures.items():
+        page.fill(f"#f_{name}", value)
+    page.fill("#f_planned_start", start.isoformat())
+    page.fill("#f_planned_end", end.isoformat())
+    page.fill("#f_contact_name", "张经办")
+    page.fill("#f_contact_phone", phone)
+
+
 def expect_readonly_filing(page: Page) -> None:
     """The read-only 申报信息 shows names, not codes, and the project's name and location."""
     expect(page.locator("#f_project_name")).to_have_value(PROJECT_NAME)
@@ -61,21 +100,7 @@ def test_enterprise_files_and_county_issues_certificate(page: Page, shots, tmp_p
     # 企业：领码
     login(page, "qiye")
     expect(page).to_have_url(re.compile(r"/enterprise/$"))
-    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
-    page.fill("#f_name", PROJECT_NAME)
-    page.select_option("#f_type_code", "02")
-    page.select_option("#f_industry_code", "C3484")
-    page.select_option("#f_nature", "技术改造")
-    page.select_option("#f_region_code", "440704")
-    page.fill("#f_address", "明辉路35号2栋")
-    page.fill("#f_scale_content", "购置数控加工中心20台，改造生产线2条")
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", end.isoformat())
-    page.fill("#f_total_investment", "1000")
-    page.get_by_role("button", name="确认信息并申请赋码").click()
-    flash = page.locator(".flash.success")
-    expect(flash).to_contain_text("领码成功，项目代码：")
-    code = re.search(r"项目代码：(\S+)", flash.inner_text()).group(1)
+    code = take_code(page, PROJECT_NAME, "明辉路35号2栋", "购置数控加工中心20台，改造生产线2条", start, end)
     project_row = page.locator("table.list tbody tr", has_text=code)
     expect(project_row).to_contain_text(PROJECT_NAME)
     expect(project_row).to_contain_text("已赋码")
@@ -89,23 +114,8 @@ def test_enterprise_files_and_county_issues_certificate(page: Page, shots, tmp_p
     expect(page.locator("#f_project_name")).to_have_value(PROJECT_NAME)
     expect(page.locator("#f_location")).to_have_value(re.compile("江海区"))
 
-    page.select_option("#f_authority_id", label=AUTHORITY)
-    page.select_option("#f_nature", "技术改造")
-    page.select_option("#f_industry_code", "C3484")
-    page.fill("#f_scale_content", "购置数控加工中心20台")
-    page.fill("#f_jobs_construction", "30")
-    page.fill("#f_jobs_operation", "50")
-    page.select_option("#f_capital_category", "other")
-    figures = {"capital": "300", "annual_plan": "600", "total_investment": "1000", "civil_investment": "200",
-               "equipment_investment": "700", "import_fx": "0", "own_funds": "400", "domestic_loans": "500",
-               "securities": "0", "other_funds": "100"}
-    for name, value in figures.items():
-        page.fill(f"#f_{name}", value)
+    fill_filing(page, "购置数控加工中心20台", start, end, phone="123")  # a typo: the form must say which field
     expect(page.locator("#f_fixed_assets")).to_have_value("900")  # filing.js sums as the user types
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", end.isoformat())
-    page.fill("#f_contact_name", "张经办")
-    page.fill("#f_contact_phone", "123")  # a typo: the form must say which field is wrong
 
     page.get_by_role("button", name="提交备案").click()
     phone = page.locator('.field[data-field="contact_phone"]')

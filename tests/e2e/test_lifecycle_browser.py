@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from app.domain.validity import DATES_BEYOND_VALIDITY, add_years
 from app.services.calendar import today
-from tests.e2e.test_browser import claim_from_todo, login, logout
+from tests.e2e.test_browser import claim_from_todo, fill_filing, login, logout, take_code
 
 pytestmark = pytest.mark.browser
 
@@ -26,40 +26,11 @@ def issued_filing(page: Page) -> str:
     start = today() + timedelta(days=30)
     end = start + timedelta(days=365)
     login(page, "qiye")
-    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
-    page.fill("#f_name", PROJECT_NAME)
-    page.select_option("#f_type_code", "02")
-    page.select_option("#f_industry_code", "C3484")
-    page.select_option("#f_nature", "技术改造")
-    page.select_option("#f_region_code", "440704")
-    page.fill("#f_address", "五邑路8号")
-    page.fill("#f_scale_content", "购置智能货架200组，改造仓库1栋")
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", end.isoformat())
-    page.fill("#f_total_investment", "1000")
-    page.get_by_role("button", name="确认信息并申请赋码").click()
-    flash = page.locator(".flash.success")
-    expect(flash).to_contain_text("领码成功，项目代码：")
-    code = re.search(r"项目代码：(\S+)", flash.inner_text()).group(1)
+    code = take_code(page, PROJECT_NAME, "五邑路8号", "购置智能货架200组，改造仓库1栋", start, end)
 
     page.locator("table.list tbody tr", has_text=code).get_by_role("link", name="申报备案").click()
     expect(page.locator("#f_project_code")).to_have_value(code)
-    page.select_option("#f_authority_id", label=AUTHORITY)
-    page.select_option("#f_nature", "技术改造")
-    page.select_option("#f_industry_code", "C3484")
-    page.fill("#f_scale_content", "购置智能货架200组")
-    page.fill("#f_jobs_construction", "20")
-    page.fill("#f_jobs_operation", "40")
-    page.select_option("#f_capital_category", "other")
-    figures = {"capital": "300", "annual_plan": "600", "total_investment": "1000", "civil_investment": "200",
-               "equipment_investment": "700", "import_fx": "0", "own_funds": "400", "domestic_loans": "500",
-               "securities": "0", "other_funds": "100"}
-    for name, value in figures.items():
-        page.fill(f"#f_{name}", value)
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", end.isoformat())
-    page.fill("#f_contact_name", "张经办")
-    page.fill("#f_contact_phone", "13800138000")
+    fill_filing(page, "购置智能货架200组", start, end)
     page.get_by_role("button", name="提交备案").click()
     expect(page.locator("#status")).to_have_text("待受理")
     number = page.locator("h1 .mono").inner_text().strip()
