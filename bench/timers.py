@@ -16,7 +16,9 @@
     The drain: the movable clock (engine.clock) jumps 1 s past the cohort's due instant, then
     `engine.scheduler.run_due_timers(runtime, scope, batch)` is called in a loop until no wf_timer row is
     due, by 1 thread, then by 2 threads of this process (SKIP LOCKED lets them share the table), and, with
-    `--modes …,process:2`, by 2 forked processes (as 2 app processes, each with its own timer loop, would).
+    `--modes …,process:2`, by 2 forked processes (as 2 app processes, each with its own timer loop, would),
+    or with `scheduler:1` by the production loop itself (engine.scheduler.start_scheduler: one
+    run_due_timers batch per SCHEDULER_INTERVAL tick, polled every 0.25 s until nothing is due).
     `scope` is the production loop's session scope (app._scope) plus a stamp of the commit time; the
     runtime is wrapped only to note which instance a transaction fired.
 
@@ -246,29 +248,29 @@ class SqlTally:
         return {"by_text": self.by_text, "execute_s": self.execute_s, "commits": self.commits}
 
 
-def _drain_loop(batch: int, profile: bool = False) -> dict[str, Any]:
-    """One worker: run_due_timers until no timer is due; per fired instance the perf_counter of its commit
-    (CLOCK_MONOTONIC on Linux: comparable across processes)."""
-    from app.extensions import db
-    from app.services.platform import runtime
-    from engine import clock
-    from engine.scheduler import run_due_timers
-    from engine.tables import PendingTimer
+class Worker:
+    """One drain worker's session scope (app._scope, the production timer loop's, plus a stamp of each
+    commit that fired a timer: perf_counter, CLOCK_MONOTONIC on Linux, comparable across processes)."""
 
-    app = _APP
-    recorder = Recorder(runtime())
-    commits: list[tuple[float, int, int]] = []  # (perf_counter at commit, instance id, timers fired)
+    def __init__(self, batch: int) -> None:
+        from app.services.platform import runtime
+
+        self.batch = batch
+        self.recorder = Recorder(runtime())
+        self.commits: list[tuple[float, int, int]] = []  # (perf_counter at commit, instance id, timers fired)
+        self.idle = 0
 
     @contextmanager
-    def scope() -> Iterator[Any]:
-        """app._scope (the production timer loop's), plus the commit stamp."""
-        with app.app_context():
+    def scope(self) -> Iterator[Any]:
+        from app.extensions import db
+
+        with _APP.app_context():
             try:
                 yield db.session
                 db.session.commit()
                 fired = db.session.info.pop("bench_fired", None)
                 if fired is not None and fired[1]:
-                    commits.append((time.perf_counter(), fired[0], fired[1]))
+                    self.commits.append((time.perf_counter(), fired[0], fired[1]))
             except BaseException:
                 db.session.rollback()
                 raise
@@ -276,30 +278,64 @@ def _drain_loop(batch: int, profile: bool = False) -> dict[str, Any]:
                 db.session.info.pop("bench_fired", None)
                 db.session.remove()
 
-    def still_due() -> int:
-        with scope() as session:
+    def tick(self) -> int:
+        from engine.scheduler import run_due_timers
+
+        return run_due_timers(self.recorder, self.scope, batch=self.batch)
+
+    def still_due(self) -> int:
+        from engine import clock
+        from engine.tables import PendingTimer
+
+        with self.scope() as session:
             return session.scalar(select(func.count()).select_from(PendingTimer)
                                   .where(PendingTimer.due_at <= clock.utcnow_naive()))
 
+    def loop(self) -> None:
+        """run_due_timers back to back until no timer is due."""
+        while True:
+            if self.tick() == 0:
+                if self.still_due() == 0:
+                    return
+                self.idle += 1
+                time.sleep(0.005)  # what is left is locked by the other worker(s)
+
+    def result(self) -> dict[str, Any]:
+        r = self.recorder
+        return {"commits": self.commits, "attempts": r.attempts, "empty": r.empty, "empty_s": r.empty_s,
+                "due_queries": r.due_queries, "idle": self.idle}
+
+
+def _drain_loop(batch: int, profile: bool = False) -> dict[str, Any]:
+    worker = Worker(batch)
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
-    idle = 0
-    while True:
-        if run_due_timers(recorder, scope, batch=batch) == 0:
-            if still_due() == 0:
-                break
-            idle += 1
-            time.sleep(0.005)  # what is left is locked by the other worker(s)
+    worker.loop()
     if profiler:
         profiler.disable()
-    result = {"commits": commits, "attempts": recorder.attempts, "empty": recorder.empty,
-              "empty_s": recorder.empty_s, "due_queries": recorder.due_queries, "idle": idle}
+    result = worker.result()
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
         result["profile"] = out.getvalue()
     return result
+
+
+def _drain_scheduler(workers: int, batch: int) -> list[dict[str, Any]]:
+    """The production loop: engine.scheduler.start_scheduler (APScheduler, max_instances=1, coalesce) calls
+    one run_due_timers — one batch — every SCHEDULER_INTERVAL s; polled until nothing is due."""
+    from engine.scheduler import start_scheduler
+
+    pool = [Worker(batch) for _ in range(workers)]
+    schedulers = [start_scheduler(w.tick, _APP.config["SCHEDULER_INTERVAL"]) for w in pool]
+    try:
+        while pool[0].still_due():
+            time.sleep(0.25)
+    finally:
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=True)
+    return [w.result() for w in pool]
 
 
 def _drain_process(batch: int) -> dict[str, Any]:
@@ -315,7 +351,7 @@ def _drain_process(batch: int) -> dict[str, Any]:
 
 def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: bool = False) -> dict[str, Any]:
     """Jump the clock 1 s past the cohort's due instant; `workers` threads or forked processes each loop
-    over run_due_timers until nothing is due."""
+    over run_due_timers until nothing is due, or `workers` production scheduler loops run until then."""
     from app.extensions import db
     from engine import clock
 
@@ -341,7 +377,9 @@ def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: 
 
         with tally.listening(engine):
             started = time.perf_counter()
-            if workers == 1:
+            if kind == "scheduler":
+                parts = _drain_scheduler(workers, batch)
+            elif workers == 1:
                 worker()
             else:
                 pool = [threading.Thread(target=worker, name=f"timers-{i}") for i in range(workers)]
@@ -363,8 +401,9 @@ def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: 
         by_text.update(s["by_text"])
     fired = sum(n for _, _, n in commits)
     result = {"mode": f"{workers} {kind}{'es' if kind == 'process' and workers > 1 else ''}"
-              f"{'s' if kind == 'thread' and workers > 1 else ''}",
-              "seconds": seconds, "fired": fired, "lateness": lateness,
+              f"{'s' if kind != 'process' and workers > 1 else ''}",
+              "seconds": seconds, "last_commit": max((c[0] for c in commits), default=started) - started,
+              "fired": fired, "lateness": lateness,
               "per_worker": [sum(1 for c in p["commits"] if c[1] in ids) for p in parts],
               "attempts": sum(p["attempts"] for p in parts), "empty": sum(p["empty"] for p in parts),
               "empty_s": sum(p["empty_s"] for p in parts), "due_queries": sum(p["due_queries"] for p in parts),
@@ -430,8 +469,8 @@ def _modes(text: str) -> list[tuple[str, int]]:
     modes = []
     for part in text.split(","):
         kind, _, workers = part.strip().partition(":")
-        if kind not in ("thread", "process") or not workers.isdigit() or int(workers) < 1:
-            raise argparse.ArgumentTypeError(f"mode {part!r}: thread:N or process:N")
+        if kind not in ("thread", "process", "scheduler") or not workers.isdigit() or int(workers) < 1:
+            raise argparse.ArgumentTypeError(f"mode {part!r}: thread:N, process:N or scheduler:N")
         modes.append((kind, int(workers)))
     return modes
 
@@ -443,7 +482,7 @@ def run(database: Database, args: argparse.Namespace) -> dict[str, Any]:
 
     started = time.perf_counter()
     log("postgres: migrate, seed, deploy")
-    threads = max(w for k, w in args.modes if k == "thread") if any(k == "thread" for k, _ in args.modes) else 1
+    threads = max([w for k, w in args.modes if k != "process"], default=1)
     with quiet_migrations():
         _APP = app = make_app(database, config={"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 3}})
     result: dict[str, Any] = {"version": database.version, "count": args.count, "batch": args.batch, "drains": []}
@@ -486,7 +525,7 @@ def _ms(values: list[float]) -> str:
 def report(result: dict[str, Any]) -> None:
     n = result["count"]
     columns = {d["mode"]: {**d, "version": result["version"]} for d in result["drains"]}
-    table = Table(columns, width=22)
+    table = Table(columns, width=26)
     row = table.row
     row("(h) setup: project+permit rows s", lambda r: f"{r['setup']['rows_s']:.1f}")
     row("    runtime.start ×N s", lambda r: f"{r['setup']['start_s']:.1f} ({r['setup']['processes']} proc)")
@@ -494,6 +533,7 @@ def report(result: dict[str, Any]) -> None:
     row("    due instant, UTC (all)", lambda r: f"{r['setup']['first_due']:%m-%d %H:%M:%S}"
         + ("" if r["setup"]["first_due"] == r["setup"]["last_due"] else f"..{r['setup']['last_due']:%H:%M:%S}"))
     row(f"(h) drain {n} due timers s", lambda r: f"{r['seconds']:.1f}")
+    row("    last commit after s", lambda r: f"{r['last_commit']:.1f}")
     row("    timers fired / s", lambda r: f"{r['fired'] / r['seconds']:.0f}")
     row("    lateness ms p50/p95/max", lambda r: _ms(r["lateness"]))
     row("    fired (sum over run_due_timers)", lambda r: f"{r['fired']}")
@@ -532,8 +572,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000, help="due timers (instances) per drain")
     parser.add_argument("--batch", type=int, default=100, help="run_due_timers batch (the production default)")
     parser.add_argument("--modes", type=_modes, default=_modes("thread:1,thread:2"),
-                        help="drains, one cohort each: thread:N (N threads of this process) or process:N "
-                             "(N forked processes); default thread:1,thread:2 (add process:2 for 2 app processes)")
+                        help="drains, one cohort each: thread:N (N threads of this process looping over "
+                             "run_due_timers), process:N (N forked processes doing so) or scheduler:N (the "
+                             "production APScheduler loop: one batch per SCHEDULER_INTERVAL tick); "
+                             "default thread:1,thread:2")
     parser.add_argument("--setup-processes", type=int, default=2, help="forked processes starting the instances")
     parser.add_argument("--start-batch", type=int, default=200, help="instances started per transaction")
     parser.add_argument("--profile", action="store_true", help="cProfile the single-thread drain")
