@@ -113,23 +113,23 @@ class CompletionNoticeData:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _body_style(name: str = "body", indent: bool = True) -> ParagraphStyle:
+def body_style(name: str = "body", indent: bool = True) -> ParagraphStyle:
     base = cjk_style(name, BODY_SIZE, leading=BODY_LEADING)
     return ParagraphStyle(name, parent=base, firstLineIndent=2 * BODY_SIZE if indent else 0)
 
 
-def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
+def paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
     """One indented paragraph per non-blank line (leading full-width spaces are dropped: the style indents)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return [para(line, style) for line in lines] or [para("—", style)]
 
 
-def _heading(text: str) -> list[Flowable]:
+def heading(text: str) -> list[Flowable]:
     """Section heading; starts a new page rather than standing alone at the bottom of one."""
     return [CondPageBreak(35 * mm), Spacer(1, 4 * mm), para(text, cjk_style("heading", 13.5, leading=20)), Spacer(1, 2 * mm)]
 
 
-def _grid_table(head: Sequence[str], rows: Sequence[Sequence[str]], widths_mm: Sequence[float], size: float = 9.5) -> Table:
+def grid_table(head: Sequence[str], rows: Sequence[Sequence[str]], widths_mm: Sequence[float], size: float = 9.5) -> Table:
     """Bordered table with a shaded header row that repeats on every page; columns scaled to CONTENT_W."""
     scale = CONTENT_W / (sum(widths_mm) * mm)
     head_style = cjk_style("grid-head", size, TA_CENTER)
@@ -156,7 +156,7 @@ def _grid_table(head: Sequence[str], rows: Sequence[Sequence[str]], widths_mm: S
     return table
 
 
-def _sign(story: list[Flowable], lines: Sequence[str], verify_url: str, caption: str) -> None:
+def sign(story: list[Flowable], lines: Sequence[str], verify_url: str, caption: str) -> None:
     """Append issuer and date right-aligned beside the QR code, kept on the page of the story's last
     paragraph (a signature page never stands without text)."""
     style = cjk_style("signature", BODY_SIZE, TA_RIGHT, BODY_LEADING)
@@ -164,7 +164,7 @@ def _sign(story: list[Flowable], lines: Sequence[str], verify_url: str, caption:
     story.append(KeepTogether([story.pop(), Spacer(1, 8 * mm), block]))
 
 
-def _page_footer(label: str = "") -> Callable[[Canvas, SimpleDocTemplate], None]:
+def page_footer(label: str = "") -> Callable[[Canvas, SimpleDocTemplate], None]:
     """Page number (公文 style "— N —") at the bottom centre, with an optional label on the left."""
 
     def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
@@ -178,7 +178,7 @@ def _page_footer(label: str = "") -> Callable[[Canvas, SimpleDocTemplate], None]
     return draw
 
 
-def _dash(value: str) -> str:
+def dash(value: str) -> str:
     return value.strip() or "—"
 
 
@@ -194,7 +194,7 @@ def render_item_decision(data: ItemDecisionData) -> bytes:
     """Decision of one item: red issuer header, 文号, title, summary table, opinion, optional 招标事项核准意见,
     validity, and for a refusal the applicant's remedies; signed by the authority beside a QR code."""
     ensure_font()
-    body = _body_style()
+    body = body_style()
     result = "准予许可" if data.approved else "不予许可"
     story: list[Flowable] = [
         para(data.authority_name, ParagraphStyle("issuer-head", parent=cjk_style("ih", 24, TA_CENTER, 32), textColor=RED)),
@@ -203,7 +203,7 @@ def render_item_decision(data: ItemDecisionData) -> bytes:
         HRFlowable(width="100%", thickness=1.5, color=RED, spaceBefore=2 * mm, spaceAfter=7 * mm),
         para(data.title, cjk_style("doc-title", 18, TA_CENTER, 26)),
         Spacer(1, 6 * mm),
-        para(f"{data.enterprise_name}：", _body_style("addressee", indent=False)),
+        para(f"{data.enterprise_name}：", body_style("addressee", indent=False)),
         para(
             f"你单位通过{PLATFORM_NAME}提出的{data.item_name}申请（项目代码：{data.project_code}）及相关材料收悉。"
             + ("经审查，决定准予许可。现将有关事项批复如下：" if data.approved else "经审查，决定不予许可，理由如下："),
@@ -222,23 +222,23 @@ def render_item_decision(data: ItemDecisionData) -> bytes:
             ]
         ),
     ]
-    story += _heading("审查意见" if data.approved else "不予许可的理由")
-    story += _paragraphs(data.opinion, body)
+    story += heading("审查意见" if data.approved else "不予许可的理由")
+    story += paragraphs(data.opinion, body)
     if data.tender:
-        table = _grid_table(
+        table = grid_table(
             ("招标内容", "招标范围", "招标方式", "招标组织形式"),
-            [(t.package, t.scope, _dash(t.method), _dash(t.organisation)) for t in data.tender],
+            [(t.package, t.scope, dash(t.method), dash(t.organisation)) for t in data.tender],
             (40, 40, 40, 40),
             size=10.5,
         )
-        story.append(KeepTogether([*_heading("招标事项核准意见"), table]))  # a few rows: never split them
+        story.append(KeepTogether([*heading("招标事项核准意见"), table]))  # a few rows: never split them
         story += [Spacer(1, 2 * mm), para(TENDER_NOTE, cjk_style("tender-note", 9.5, TA_LEFT, 15))]
     if data.validity_note.strip():
-        story += [Spacer(1, 3 * mm), *_paragraphs(data.validity_note, body)]
+        story += [Spacer(1, 3 * mm), *paragraphs(data.validity_note, body)]
     if not data.approved:
-        story += _heading("权利告知") + [para(REMEDY_NOTE, body)]
-    _sign(story, [data.authority_name, format_cn_date(data.decided_on)], data.verify_url, "扫码核验文件真伪")
-    return build_pdf(story, data.title, data.authority_name, _page_footer(data.doc_number))
+        story += heading("权利告知") + [para(REMEDY_NOTE, body)]
+    sign(story, [data.authority_name, format_cn_date(data.decided_on)], data.verify_url, "扫码核验文件真伪")
+    return build_pdf(story, data.title, data.authority_name, page_footer(data.doc_number))
 
 
 def render_completion_notice(data: CompletionNoticeData) -> bytes:
@@ -246,7 +246,7 @@ def render_completion_notice(data: CompletionNoticeData) -> bytes:
     closing paragraph, and the platform's signature beside a QR code."""
     ensure_font()
     title = "投资项目审批事项办结告知书"
-    body = _body_style()
+    body = body_style()
     rows = []
     for i, item in enumerate(data.items, start=1):
         used = "—"
@@ -256,7 +256,7 @@ def render_completion_notice(data: CompletionNoticeData) -> bytes:
                 used += f"\n时限{item.limit_text.strip()}"
         decided = format_cn_date(item.decided_on) if item.decided_on else "—"
         rows.append(
-            (str(i), item.item_name, item.department_name, item.result, _dash(item.doc_number), decided, used)
+            (str(i), item.item_name, item.department_name, item.result, dash(item.doc_number), decided, used)
         )
 
     closing = (
@@ -266,7 +266,7 @@ def render_completion_notice(data: CompletionNoticeData) -> bytes:
     )
     story = header(title, f"编号：{data.number}", f"办件单号：{data.declaration_number}")
     story += [
-        para(f"{data.enterprise_name}：", _body_style("addressee", indent=False)),
+        para(f"{data.enterprise_name}：", body_style("addressee", indent=False)),
         Spacer(1, 2 * mm),
         fields_table(
             [
@@ -277,9 +277,9 @@ def render_completion_notice(data: CompletionNoticeData) -> bytes:
             ]
         ),
     ]
-    story += _heading("审批事项办理情况")
+    story += heading("审批事项办理情况")
     story.append(
-        _grid_table(
+        grid_table(
             ("序号", "事项名称", "办理部门", "办理结果", "文号", "办结日期", "用时"),
             rows,
             (10, 34, 27, 16, 29.3, 24.5, 25),
@@ -290,5 +290,5 @@ def render_completion_notice(data: CompletionNoticeData) -> bytes:
     if any(item.result in UNFAVOURABLE_RESULTS for item in data.items):
         story.append(para("对不予许可或者不予受理的事项，如有异议，可以依法申请行政复议或者提起行政诉讼。", body))
     story.append(para("特此告知。", body))
-    _sign(story, [PLATFORM_NAME, format_cn_date(data.issued_on)], data.verify_url, "扫码核验告知书真伪")
-    return build_pdf(story, title, PLATFORM_NAME, _page_footer(f"告知书编号：{data.number}"))
+    sign(story, [PLATFORM_NAME, format_cn_date(data.issued_on)], data.verify_url, "扫码核验告知书真伪")
+    return build_pdf(story, title, PLATFORM_NAME, page_footer(f"告知书编号：{data.number}"))

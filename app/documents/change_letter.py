@@ -15,7 +15,7 @@ from datetime import date
 
 from reportlab.platypus import Flowable
 
-from .approval import _body_style, _dash, _grid_table, _heading, _page_footer, _paragraphs, _sign, project_phrase
+from .approval import body_style, dash, grid_table, heading, page_footer, paragraphs, project_phrase, sign
 from .certificate import build_pdf, ensure_font, format_cn_date, header, para
 
 PERMIT_KINDS = {"备案证": "企业投资项目备案变更函", "核准文件": "企业投资项目核准变更函"}  # permit_kind -> title
@@ -63,15 +63,15 @@ def render_change_letter(data: ChangeLetterData, verify_url: str) -> bytes:
         raise ValueError("a change letter needs at least one changed item")
     ensure_font()
     kind = data.permit_kind
-    body = _body_style()
+    body = body_style()
     agreement = (
         f"{data.authority_name}已同意你单位{project_phrase(data.project_name)}（项目代码：{data.project_code}）"
         f"的变更申请，变更事项如下表。本变更函与原{kind}（编号：{data.permit_number}）配合使用，"
         f"就所列变更事项与原{kind}具有同等效力；未变更事项仍以原{kind}为准。"
     )
-    table = _grid_table(
+    table = grid_table(
         TABLE_HEAD,
-        [(_dash(row.label), _dash(row.before), _dash(row.after)) for row in data.rows],
+        [(dash(row.label), dash(row.before), dash(row.after)) for row in data.rows],
         (36, 62, 62),
         size=10.5,
     )
@@ -79,15 +79,15 @@ def render_change_letter(data: ChangeLetterData, verify_url: str) -> bytes:
 
     story: list[Flowable] = header(title, f"变更函编号：{data.letter_number}", f"项目代码：{data.project_code}")
     story += [
-        para(f"{data.enterprise_name}：", _body_style("addressee", indent=False)),
+        para(f"{data.enterprise_name}：", body_style("addressee", indent=False)),
         para(agreement, body),
-        *_heading("变更内容"),
+        *heading("变更内容"),
         table,
-        *_heading("变更原因"),
-        *_paragraphs(data.reason, body),
+        *heading("变更原因"),
+        *paragraphs(data.reason, body),
     ]
     if data.opinion.strip():
-        story += [*_heading("签发意见"), *_paragraphs(data.opinion, body)]
+        story += [*heading("签发意见"), *paragraphs(data.opinion, body)]
     story.append(para("特此函告。", body))
-    _sign(story, [data.authority_name, format_cn_date(data.issued_on)], verify_url, "扫码核验变更函真伪")
-    return build_pdf(story, title, data.authority_name, _page_footer(f"变更函编号：{data.letter_number}"))
+    sign(story, [data.authority_name, format_cn_date(data.issued_on)], verify_url, "扫码核验变更函真伪")
+    return build_pdf(story, title, data.authority_name, page_footer(f"变更函编号：{data.letter_number}"))
