@@ -16,7 +16,7 @@ from engine.tables import HumanTask, Instance
 
 from ..domain import validity
 from ..extensions import db
-from ..models import Department, Permit, ProgressYear, Project, ProjectProgress, User
+from ..models import Permit, ProgressYear, Project, ProjectProgress, User
 from . import ServiceError, calendar, forbid, not_found, notify, use_case
 from .platform import runtime, validate
 
@@ -316,7 +316,7 @@ def on_permit_saved(session: Session, instance: Instance, workflow: Any, events:
         return
     project = permit.project
     name = f"{project.name}（{project.code}）"
-    authority = session.get(Department, permit.department_id).name
+    authority = permit.department.name  # joined with the permit: no second read
     for event in events:
         kind = event["kind"]
         if kind == "lapsed" and permit.status == "valid" and permit.started_on is None:

@@ -18,7 +18,7 @@ from ..documents.change_letter import ChangeLetterData, ChangeRow, render_change
 from ..domain import validity
 from ..extensions import db
 from ..formkit import FormInvalid
-from ..models import Department, Permit, PostRequest, User
+from ..models import Permit, PostRequest, User
 from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
@@ -71,7 +71,7 @@ def _number(permit: Permit, kind: str) -> str:
 def _start(user: User, permit: Permit, request: PostRequest) -> PostRequest:
     db.session.add(request)
     db.session.flush()
-    department = db.session.get(Department, permit.department_id)
+    department = permit.department
     outcome = runtime().start(db.session, request.kind, {
         "request_id": request.id, "applicant": user.actor, "department_id": department.id,
         "region_code": department.region_code, "title": f"{permit.project.name}（{request.kind_label}）",
