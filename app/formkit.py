@@ -93,7 +93,7 @@ class FormRegistry:
 
 def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:
     label = d.label
-    verb = "请选择" if d.type in ("choice", "radio") else "请填写"  # a radio or list is chosen, not typed
+    verb = "请选择" if d.type in ("choice", "radio", "multichoice") else "请填写"  # chosen, not typed
     messages = {"required": f"{verb}「{label}」", "null": f"{verb}「{label}」"}
 
     def common(**extra_messages: str) -> dict[str, Any]:
@@ -115,6 +115,9 @@ def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:
         return fields.String(validate=validate.OneOf(valid, error=f"请从列表中选择「{label}」"), **common())
     if d.type == "checkbox":
         return fields.Boolean(**common(invalid=f"「{label}」取值无效"))
+    if d.type == "multichoice":
+        valid = {c[0] for c in choices}
+        return fields.Function(deserialize=lambda value: _several(value, valid, label), **common())
     if d.type == "uscc":
         return fields.Function(deserialize=lambda value: _uscc(value, label), **common())
     if d.type == "mobile":
@@ -122,6 +125,14 @@ def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:
     max_length = d.max_length or (200 if d.type in ("string", "project_code") else 4000)
     return fields.String(validate=validate.Length(max=max_length, error=f"「{label}」不能超过{max_length}字"),
                          **common())
+
+
+def _several(value: Any, valid: set[str], label: str) -> list[str]:
+    """Ticked boxes of a multichoice field, in the order given, each once."""
+    chosen = list(dict.fromkeys(str(v) for v in (value if isinstance(value, list) else [value])))
+    if any(v not in valid for v in chosen):
+        raise ValidationError(f"「{label}」含有无效的选项，请从列表中勾选")
+    return chosen
 
 
 def _uscc(value: str, label: str) -> str:
@@ -148,6 +159,8 @@ def validate_form(form: FormDef, raw: Mapping[str, Any], choices: Callable[[str]
         value = raw.get(d.name)
         if isinstance(value, str):
             value = value.strip()
+        if d.type == "multichoice":
+            value = [v for v in (value if isinstance(value, list) else [value]) if v not in ("", None)] or None
         if d.type == "checkbox":
             value = value in (True, "on", "true", "1", "y")
             if d.required and not value:

@@ -116,7 +116,7 @@ def declare(project_id: int, serial: int, codes: list[str] | None) -> Declared:
     db.session.flush()
     outcome = runtime().start(db.session, "authorisation", {
         "applicant": applicant.actor, "project_kind": project.kind, "title": project.name,
-        "project_name": project.name, "project_code": project.code, "declaration_id": declaration.id,
+        "project_name": project.name, "project_code": project.code, "declaration_id": declaration.id, "stage": "立项",
     }, applicant.actor, business_key=f"declaration:{declaration.id}")
     declaration.instance_id = instance_id = outcome.instance.id
 

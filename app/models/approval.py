@@ -87,7 +87,8 @@ class Declaration(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # approval|authorisation
+    kind: Mapped[str] = mapped_column(String(20))  # the project's kind: approval|authorisation|filing
+    # 立项|可研|初步设计 (审批类 stages, app.services.stages) or 报建 (items chosen after the main approval)
     stage: Mapped[str] = mapped_column(String(20), default="立项")
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("wf_instance.id"), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="declaring", index=True)
@@ -97,6 +98,8 @@ class Declaration(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     notice_number: Mapped[str | None] = mapped_column(String(40), unique=True)  # 办结告知书
+    # 信息确认 of a later stage: {"changes": [{field, label, before, after}], "total_investment", "overrun"}
+    confirmation: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
 
     project: Mapped[Project] = relationship(lazy="joined")

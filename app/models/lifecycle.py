@@ -26,7 +26,8 @@ from .org import Department, Enterprise
 from .project import Project
 
 PERMIT_KINDS = {"filing": "备案证", "authorisation": "核准文件"}
-PERMIT_STATUS = {"valid": "有效", "lapsed": "已失效（超过有效期未开工）", "cancelled": "已注销", "revoked": "已撤销"}
+PERMIT_STATUS = {"valid": "有效", "lapsed": "已失效（超过有效期未开工）", "cancelled": "已注销", "revoked": "已撤销",
+                 "replaced": "已重新赋码办理（由新项目代码的文件替代）"}
 
 
 class Permit(db.Model):
@@ -70,7 +71,8 @@ class Permit(db.Model):
 
 REQUEST_KINDS = {"change": "变更", "extension": "延期"}
 REQUEST_STATUS = {"submitted": "待受理", "accepted": "审核中", "reviewed": "待签发", "issued": "已办结（同意）",
-                  "refused": "不予同意", "rejected": "不予受理", "returned": "已退回"}
+                  "refused": "不予同意", "rejected": "不予受理", "returned": "已退回",
+                  "reapproval": "重大变化，须重新赋码办理"}
 
 
 class PostRequest(db.Model):

@@ -64,6 +64,7 @@ DEMO_ITEM_ROLES = {
     "zr_banli": ["land_site", "land_use_planning", "works_planning"],
     "hb_shouli": ["eia"], "hb_banli": ["eia"],
     "sl_shouli": ["soil_water", "water_permit", "flood"], "sl_banli": ["soil_water", "water_permit", "flood"],
+    "zj_shouli": ["construction_permit", "completion_filing"], "zj_banli": ["construction_permit", "completion_filing"],
 }
 DEMO_PASSWORD = "Demo@2026"
 DEMO_USERS = [
@@ -85,6 +86,9 @@ DEMO_USERS = [
     ("sl_shouli", "蒋受理（市水利局）", "staff", None, "江门市水利局", ["acceptor"]),
     ("sl_banli", "沈办理（市水利局）", "staff", None, "江门市水利局", ["handler"]),
     ("admin", "系统管理员", "admin", None, None, ["admin"]),
+    # appended after admin so earlier users keep their demo phone numbers
+    ("zj_shouli", "韩受理（市住建局）", "staff", None, "江门市住房和城乡建设局", ["acceptor"]),
+    ("zj_banli", "杨办理（市住建局）", "staff", None, "江门市住房和城乡建设局", ["handler"]),
 ]
 ENTERPRISES = [
     ("91430300MA4RTM5T6H", "江门市示范精密机械有限公司", "刘法人", "江门市江海区明辉路35号"),

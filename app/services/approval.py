@@ -27,12 +27,15 @@ from ..models import (
     User,
     UserItemRole,
 )
-from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, use_case
+from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, stages, use_case
+from .construction import BUILD_PROCESS, BUILD_STAGE
 from .platform import runtime
 
 PROCESS_KEYS = ("approval", "authorisation")
+# Every process whose instance is one Declaration (business key "declaration:<id>").
+DECLARATION_PROCESSES = (*PROCESS_KEYS, stages.STAGE_PROCESS, BUILD_PROCESS)
 # 办件单号 kind digits and suffixes, after the pattern of Hunan's public list (domain.md §12).
-NUMBER_KIND = {"approval": ("01", "XMSP"), "authorisation": ("02", "XMHZ")}
+NUMBER_KIND = {"approval": ("01", "XMSP"), "authorisation": ("02", "XMHZ"), "报建": ("04", "XMBJ")}
 
 
 # ---- access ---------------------------------------------------------------------------------------
@@ -82,7 +85,7 @@ def case_in(declaration_id: int, item_code: str) -> ItemCase:
     return case
 
 
-def _applicant_task(declaration: Declaration, bpmn_id: str, scope: str | None = None) -> HumanTask | None:
+def applicant_task(declaration: Declaration, bpmn_id: str, scope: str | None = None) -> HumanTask | None:
     query = select(HumanTask).where(HumanTask.instance_id == declaration.instance_id, HumanTask.bpmn_id == bpmn_id)
     if scope is not None:
         query = query.where(HumanTask.scope == scope)
@@ -126,9 +129,9 @@ def route(item: ApprovalItem, region_code: str) -> Department:
 
 
 # ---- declaring ------------------------------------------------------------------------------------
-def _next_number(kind: str, region: str) -> str:
-    digits, suffix = NUMBER_KIND[kind]
-    prefix = f"{region}-{digits}-{calendar.today().year}"
+def new_number(project: Project, stage: str) -> str:
+    digits, suffix = NUMBER_KIND[BUILD_STAGE if stage == BUILD_STAGE else project.kind]
+    prefix = f"{project.region_code}-{digits}-{calendar.today().year}"
     return f"{prefix}{next_serial(db.session, Declaration.number, prefix):04d}{suffix}"
 
 
@@ -140,31 +143,54 @@ def start(user: User, project_id: int) -> Declaration:
     if project.kind not in PROCESS_KEYS:
         raise ServiceError("备案类项目请办理备案，无需审批或核准事项申报", 409)
     busy = db.session.scalar(select(Declaration).where(Declaration.project_id == project.id,
+                                                       Declaration.stage != BUILD_STAGE,
                                                        Declaration.status != "completed"))
     if busy is not None:
         return busy  # one open declaration per project: continue it
-    declaration = Declaration(number=_next_number(project.kind, project.region_code), project_id=project.id,
-                              enterprise_id=project.enterprise_id, applicant_id=user.id, kind=project.kind)
+    stage = "立项"
+    if project.kind == "approval":
+        stage = stages.next_stage(project)
+        if stage is None:
+            raise ServiceError("该项目立项、可研、初步设计三个阶段均已批复，无需再次申报；后续事项请办理报建", 409)
+    elif _main_item_approved(project):
+        raise ServiceError("该项目已核准，无需再次申报；变更请在核准文件管理中办理，后续事项请办理报建", 409)
+    declaration = Declaration(number=new_number(project, stage), project_id=project.id,
+                              enterprise_id=project.enterprise_id, applicant_id=user.id, kind=project.kind,
+                              stage=stage)
     db.session.add(declaration)
     db.session.flush()
-    outcome = runtime().start(db.session, project.kind, {
+    process = stages.STAGE_PROCESS if stage in ("可研", "初步设计") else project.kind
+    outcome = runtime().start(db.session, process, {
         "applicant": user.actor, "project_kind": project.kind, "title": project.name, "project_name": project.name,
-        "project_code": project.code, "declaration_id": declaration.id,
+        "project_code": project.code, "declaration_id": declaration.id, "stage": stage,
     }, user.actor, business_key=f"declaration:{declaration.id}")
     declaration.instance_id = outcome.instance.id
     return declaration
 
 
+def _main_item_approved(project: Project) -> bool:
+    return db.session.scalar(select(ItemCase.id).join(Declaration, ItemCase.declaration_id == Declaration.id).where(
+        Declaration.project_id == project.id, ItemCase.item_code == AUTHORISATION_ITEM,
+        ItemCase.status == "approved").limit(1)) is not None
+
+
 def questionnaire_defaults(declaration: Declaration) -> dict[str, Any]:
+    """This declaration's answers; a later stage starts from the previous stage's (the applicant
+    checks them rather than answering everything again)."""
     if declaration.answers:
         return dict(declaration.answers)
-    return {"total_investment": format(declaration.project.total_investment.normalize(), "f")}
+    earlier = db.session.scalar(select(Declaration).where(
+        Declaration.project_id == declaration.project_id, Declaration.id != declaration.id,
+        Declaration.stage != BUILD_STAGE).order_by(Declaration.id.desc()).limit(1))
+    defaults = dict(earlier.answers) if earlier is not None and earlier.answers else {}
+    defaults["total_investment"] = format(declaration.project.total_investment.normalize(), "f")
+    return defaults
 
 
 @use_case
 def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     declaration = own_declaration(user, declaration_id)
-    task = _applicant_task(declaration, "questionnaire")
+    task = applicant_task(declaration, "questionnaire")
     if task is None:
         raise ServiceError("当前不在填写问卷环节", 409)
     outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw)
@@ -174,7 +200,7 @@ def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
 
 def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
     declaration = own_declaration(user, declaration_id)
-    if _applicant_task(declaration, "submit") is None:
+    if applicant_task(declaration, "submit") is None:
         raise ServiceError("申报已提交，不能再修改事项", 409)
     return declaration, case_in(declaration.id, item_code)
 
@@ -182,8 +208,10 @@ def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Decl
 @use_case
 def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None) -> ItemCase:
     """我已办理过此事项: the item is not handled again; its earlier document is referenced."""
-    _, case = editable_case(user, declaration_id, item_code)
-    if case.item.parent_code is None and case.item_code in ("proposal", "authorisation"):
+    declaration, case = editable_case(user, declaration_id, item_code)
+    if declaration.stage == BUILD_STAGE:
+        raise ServiceError("报建事项由您自行选择：已办理过的事项请返回重新选择，不要勾选", 409)
+    if case.item.parent_code is None and case.item_code in stages.MAIN_ITEMS:
         raise ServiceError("主事项不能标记为已办理", 422, {"prior_document": "主事项须在本次申报中办理"})
     if document is None:
         case.status, case.prior_document = "declared", ""
@@ -229,7 +257,7 @@ def _missing_required(declaration: Declaration) -> dict[str, str]:
 @use_case
 def submit(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     declaration = own_declaration(user, declaration_id)
-    task = _applicant_task(declaration, "submit")
+    task = applicant_task(declaration, "submit")
     if task is None:
         raise ServiceError("当前不在提交环节", 409)
     extra: dict[str, Any] = {}
@@ -421,7 +449,7 @@ def _decision_record(values: dict[str, Any], user: User) -> dict[str, Any]:
 def on_declaration_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
                          actor: str) -> None:
     declaration_id = declaration_id_of(instance.business_key)
-    if instance.process_key not in PROCESS_KEYS or declaration_id is None:
+    if instance.process_key not in DECLARATION_PROCESSES or declaration_id is None:
         return
     declaration = session.get(Declaration, declaration_id)
     if declaration is None:
@@ -447,6 +475,8 @@ def on_declaration_saved(session: Session, instance: Instance, workflow: Any, ev
                     c.status = "receiving"
         elif kind == "completed":
             _complete(session, declaration, now)
+        elif kind == "info_confirmed":
+            continue  # stages.confirm wrote it; the trail keeps the task
         elif (c := case(event.get("item", ""))) is not None:
             _apply_item_event(session, instance, declaration, c, event, actor, now)
 
@@ -461,9 +491,16 @@ def _sync_determined(session: Session, declaration: Declaration, event: dict[str
     session.execute(delete(ItemCase).where(ItemCase.declaration_id == declaration.id, ItemCase.item_code.notin_(codes))
                     .execution_options(synchronize_session=False))
     existing = set(session.scalars(select(ItemCase.item_code).where(ItemCase.declaration_id == declaration.id)))
+    reusable = stages.approved_before(declaration.project_id, declaration.id)
     for code in codes:
-        if code not in existing:
-            session.add(ItemCase(declaration_id=declaration.id, item_code=code, item_name=items[code].name))
+        if code in existing:
+            continue
+        case = ItemCase(declaration_id=declaration.id, item_code=code, item_name=items[code].name)
+        earlier = reusable.get(code)
+        if earlier is not None and code not in stages.MAIN_ITEMS:
+            number = (earlier.decision or {}).get("doc_number", "")
+            case.status, case.prior_document = "done_before", f"{number}（本平台已办结）"[:100]
+        session.add(case)
 
 
 _CLOCK_STATUS = {"start": "handling", "resume": "handling"}

@@ -57,3 +57,10 @@ def own_project(user: User, project_id: int) -> Project:
     if project.enterprise_id != user.enterprise_id:
         raise forbid("无权查看其他单位的项目")
     return project
+
+
+def related_projects(project: Project) -> tuple[Project | None, list[Project]]:
+    """The project this one replaces (重新赋码) and those that replace it, same enterprise."""
+    before = db.session.get(Project, project.predecessor_id) if project.predecessor_id else None
+    after = list(db.session.scalars(select(Project).where(Project.predecessor_id == project.id).order_by(Project.id)))
+    return before, after

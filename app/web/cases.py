@@ -6,6 +6,7 @@ from sqlalchemy import select
 from engine.tables import HumanTask
 
 from ..extensions import db
+from ..models import ItemCase
 from ..services import ServiceError, approval, inbox, uploads
 from ..services.platform import choices, forms
 from . import role_required
@@ -31,7 +32,9 @@ def _page(case_id: int, errors: dict | None = None, values: dict | None = None, 
         "reviewer/case.html", case=case, declaration=declaration, task=task,
         form=forms().get(task.form_key) if task else None, values=values or {}, errors=errors or {}, choices=choices,
         attachments=[a for a in attachments if a.item_code in (case.item_code, None)],
-        questions=forms().get("declaration_questions"), item_names={case.item_code: case.item_name},
+        questions=forms().get("declaration_questions"),
+        item_names={c.item_code: c.item_name for c in db.session.scalars(
+            select(ItemCase).where(ItemCase.declaration_id == declaration.id))},
         history=[h for h in inbox.history(declaration.instance_id)
                  if (h.detail or {}).get("item", (h.detail or {}).get("scope")) in (case.item_code, None)]), status
 

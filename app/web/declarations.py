@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, approval, documents, inbox, uploads
+from ..services import ServiceError, approval, construction, documents, inbox, stages, uploads
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -12,8 +12,9 @@ bp = Blueprint("declarations", __name__, url_prefix="/enterprise/declarations")
 def _raw() -> dict:
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
-    if "missing_material" in request.form:
-        raw["missing_material"] = request.form.getlist("missing_material")
+    for several in ("missing_material", "items"):  # multiple-choice fields
+        if several in request.form:
+            raw[several] = request.form.getlist(several)
     return raw
 
 
@@ -22,14 +23,18 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
     declaration = approval.own_declaration(current_user, declaration_id)
     rows = approval.materials_for(declaration)
     tasks = {t.bpmn_id if t.scope is None else f"{t.bpmn_id}:{t.scope}": t for t in approval.applicant_tasks(declaration)}
+    if values is None:
+        values = stages.confirm_defaults(declaration) if stages.CONFIRM_TASK in tasks else \
+            approval.questionnaire_defaults(declaration)
     return render_template(
         "enterprise/declaration.html", declaration=declaration, tasks=tasks, errors=errors or {},
-        values=values if values is not None else approval.questionnaire_defaults(declaration),
+        values=values, confirm_form=forms().get("stage_confirm"),
         questions=forms().get("declaration_questions"), supplement_form=forms().get("item_supplement"),
         choices=choices, rows=rows, extras=[
             a for a in approval.current_attachments(declaration) if a.item_code is None],
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
-        item_names={c.item_code: c.item_name for c, _, _ in rows}), status
+        item_names={c.item_code: c.item_name for c, _, _ in rows},
+        build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else []), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
@@ -50,6 +55,40 @@ def start(project_id: int):
 @role_required("applicant")
 def show(declaration_id: int):
     return page(declaration_id)
+
+
+@bp.route("/build/<int:project_id>", methods=["POST"])
+@role_required("applicant")
+def build(project_id: int):
+    try:
+        declaration = construction.start(current_user, project_id)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("enterprise.project", project_id=project_id)), exc.status
+    return redirect(url_for("declarations.show", declaration_id=declaration.id))
+
+
+@bp.route("/<int:declaration_id>/items-choice", methods=["POST"])
+@role_required("applicant")
+def choose(declaration_id: int):
+    try:
+        declaration = construction.choose(current_user, declaration_id, _raw())
+    except ServiceError as exc:
+        return _fail(declaration_id, exc)
+    flash(f"已选择 {len(declaration.item_codes)} 个报建事项，请上传各事项的材料后提交", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id))
+
+
+@bp.route("/<int:declaration_id>/confirm", methods=["POST"])
+@role_required("applicant")
+def confirm(declaration_id: int):
+    try:
+        declaration = stages.confirm(current_user, declaration_id, _raw())
+    except ServiceError as exc:
+        return _fail(declaration_id, exc)
+    changed = len(declaration.confirmation["changes"])
+    flash(f"信息已确认{f'（更新了 {changed} 项）' if changed else ''}，请回答{declaration.stage}阶段的申报问卷", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id))
 
 
 @bp.route("/<int:declaration_id>/answers", methods=["POST"])
@@ -117,11 +156,12 @@ def download(declaration_id: int, attachment_id: int):
 def submit(declaration_id: int):
     raw = _raw()
     try:
-        approval.submit(current_user, declaration_id, raw)
+        declaration = approval.submit(current_user, declaration_id, raw)
     except ServiceError as exc:
         return _fail(declaration_id, exc, "submit")
     if raw.get("action") == "back":
-        flash("已返回问卷，修改答案后事项清单将重新确定（已上传的材料保留）", "success")
+        flash("已返回重新选择事项（已上传的材料保留）" if declaration.stage == construction.BUILD_STAGE else
+              "已返回问卷，修改答案后事项清单将重新确定（已上传的材料保留）", "success")
     else:
         flash("已提交，各事项已同时分送办理部门（并联审批）", "success")
     return redirect(url_for("declarations.show", declaration_id=declaration_id))

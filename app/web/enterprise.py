@@ -1,7 +1,7 @@
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, certificates, filing, inbox, permits
+from ..services import ServiceError, certificates, construction, filing, inbox, permits, stages
 from ..services import projects as project_service
 from ..services.platform import choices, forms
 from . import role_required
@@ -19,6 +19,18 @@ def _form_page(template: str, form_key: str, values: dict, errors: dict | None =
 def projects():
     return render_template("enterprise/projects.html", rows=project_service.my_projects(current_user),
                            notes=inbox.notifications(current_user), permits=permits.enterprise_permits(current_user))
+
+
+@bp.route("/projects/<int:project_id>")
+@role_required("applicant")
+def project(project_id: int):
+    project = project_service.own_project(current_user, project_id)
+    return render_template("enterprise/project.html", project=project, steps=stages.stage_line(project),
+                           declarations=stages.declarations_of(project),
+                           works=stages.items_by_works_stage(project),
+                           permits=permits.permits_of_project(project.id),
+                           related=project_service.related_projects(project),
+                           build_open=construction.open_build(project), build_refusal=construction.build_refusal(project))
 
 
 @bp.route("/code/new", methods=["GET", "POST"])

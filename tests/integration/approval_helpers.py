@@ -22,7 +22,10 @@ FOUR_ITEMS = {
 }
 REVIEWERS = {"authorisation": ("sfg_shouli", "sfg_banli"), "land_site": ("zr_shouli", "zr_banli"),
              "eia": ("hb_shouli", "hb_banli"), "soil_water": ("sl_shouli", "sl_banli"),
-             "energy": ("sfg_shouli", "sfg_banli"), "proposal": ("shouli", "banli")}
+             "energy": ("sfg_shouli", "sfg_banli"), "proposal": ("shouli", "banli"),
+             "feasibility": ("shouli", "banli"), "preliminary_design": ("shouli", "banli"),
+             "works_planning": ("zr_shouli", "zr_banli"), "land_use_planning": ("zr_shouli", "zr_banli"),
+             "construction_permit": ("zj_shouli", "zj_banli"), "completion_filing": ("zj_shouli", "zj_banli")}
 TENDER = {f"tender_{k}_{p}": v for k in ("survey", "design", "supervision", "goods")
           for p, v in (("scope", "不招标"), ("method", "—"), ("org", "—"))}
 TENDER.update(tender_works_scope="全部招标", tender_works_method="公开招标", tender_works_org="委托招标")
@@ -46,11 +49,16 @@ def new_project(client, kind: str = "authorisation", name: str = "江门市示�
     return db.session.query(Project).order_by(Project.id.desc()).first()
 
 
-def declare(client, project: Project, answers: dict | None = None) -> Declaration:
-    """As the enterprise: start, answer, upload every required material, submit."""
+def start_declaration(client, project: Project) -> int:
     response = client.post(f"/enterprise/declarations/start/{project.id}")
     assert response.status_code == 302, response.data.decode()
-    declaration_id = int(re.search(r"/declarations/(\d+)", response.headers["Location"]).group(1))
+    return int(re.search(r"/declarations/(\d+)", response.headers["Location"]).group(1))
+
+
+def declare(client, project: Project, answers: dict | None = None, declaration_id: int | None = None) -> Declaration:
+    """As the enterprise: start (unless started), answer, upload every required material, submit."""
+    if declaration_id is None:
+        declaration_id = start_declaration(client, project)
     response = client.post(f"/enterprise/declarations/{declaration_id}/answers", data=answers or FOUR_ITEMS)
     assert response.status_code == 302, response.data.decode()
     upload_required(client, declaration_id)
@@ -105,6 +113,6 @@ def approve_item(client, declaration: Declaration, item_code: str, result: str =
     step(client, handler, declaration, item_code, {"decision": "decide", "opinion": "材料齐全，符合要求"})
     form = {"result": result, "doc_number": f"江{item_code}〔2026〕1号", "doc_title": f"关于{item_code}的批复",
             "opinion": "同意。" if result == "approve" else "不符合要求，不予许可。"}
-    if declaration.must_tender and item_code == "authorisation":
+    if declaration.must_tender and item_code in ("authorisation", "feasibility"):
         form.update(TENDER)
     step(client, handler, declaration, item_code, form)

@@ -33,7 +33,7 @@ def _do(session, runtime, instance_id, bpmn_id, data, scope=None, extra=None):
 
 def _declare(session, runtime, kind: str, answers: dict) -> tuple[int, list[dict]]:
     outcome = runtime.start(session, kind, {"applicant": "a1", "project_kind": kind, "title": "P", "project_name": "P",
-                                            "declaration_id": 1}, "a1", "declaration:1")
+                                            "declaration_id": 1, "stage": "立项"}, "a1", "declaration:1")
     session.commit()
     iid = outcome.instance.id
     events = _do(session, runtime, iid, "questionnaire", {"declaration_questions": answers}).events
