@@ -60,7 +60,8 @@ def effective_status(permit: PermitState, today: date) -> str:
     return permit.status
 
 
-_ENDED = {"lapsed": "已超过有效期自动失效", "cancelled": "已注销", "revoked": "已被撤销"}
+_ENDED = {"lapsed": "已超过有效期自动失效", "cancelled": "已注销", "revoked": "已被撤销",
+          "replaced": "已由重新赋码后签发的文件替代"}
 
 
 def ended_refusal(permit: PermitState, today: date, kind_label: str = "备案证") -> str | None:

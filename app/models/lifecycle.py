@@ -102,6 +102,7 @@ class PostRequest(db.Model):
 
     permit: Mapped[Permit] = relationship(lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined", foreign_keys=[project_id])
+    new_project: Mapped[Project | None] = relationship(foreign_keys=[new_project_id])
 
     @property
     def kind_label(self) -> str:

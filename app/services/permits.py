@@ -59,7 +59,19 @@ def open_permit(session: Session, *, kind: str, number: str, project: Project, d
     session.flush()
     permit.validity_instance_id = _start_validity(session, permit, actor)
     permit.progress_instance_id = _start_progress(session, permit, project, applicant_id, actor)
+    if project.predecessor_id is not None:
+        _replace_predecessor(session, permit, project, actor)
     return permit
+
+
+def _replace_predecessor(session: Session, permit: Permit, project: Project, actor: str) -> None:
+    """The re-coded project's permit is issued: the old project's permit ends, its timers with it."""
+    for old in session.scalars(select(Permit).where(Permit.project_id == project.predecessor_id,
+                                                    Permit.status == "valid")):
+        old.status, old.ended_on = "replaced", permit.issued_on
+        old.end_reason = f"重大变化重新赋码办理，由{permit.kind_label} {permit.number}（项目代码 {project.code}）替代"
+        tell(session, old.validity_instance_id, "ended", {}, actor, "ended")
+        tell(session, old.progress_instance_id, "closed", {}, actor, "closed")
 
 
 def _start_validity(session: Session, permit: Permit, actor: str) -> int:
@@ -140,7 +152,8 @@ def department_permits(user: User, query: str = "", limit: int = 200) -> list[Pe
 
 
 # ---- cancellation and revocation ------------------------------------------------------------------------
-_ENDED_WORD = {"cancelled": "已被企业注销", "revoked": "已被备案机关撤销", "lapsed": "已超过有效期自动失效"}
+_ENDED_WORD = {"cancelled": "已被企业注销", "revoked": "已被备案机关撤销", "lapsed": "已超过有效期自动失效",
+               "replaced": "已由重新赋码后签发的文件替代"}
 
 
 def _end(user: User, permit: Permit, status: str, reason: str) -> Permit:

@@ -18,7 +18,7 @@ from ..documents.change_letter import ChangeLetterData, ChangeRow, render_change
 from ..domain import validity
 from ..extensions import db
 from ..formkit import FormInvalid
-from ..models import Permit, PostRequest, User
+from ..models import Permit, PostRequest, Project, User
 from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
@@ -33,7 +33,8 @@ FILING_CHANGEABLE = (
     "securities", "other_funds", "planned_start", "planned_end", "contact_name", "contact_phone",
 )
 # 核准: 建设内容和规模, dates, 总投资, 资金来源 (673号令 art 11).
-AUTHORISATION_FIELDS = {"scale_content": "建设规模及内容", "planned_start": "计划开工时间", "planned_end": "计划竣工时间",
+AUTHORISATION_FIELDS = {"address": "建设地点（详细地址）", "scale_content": "建设规模及内容",
+                        "planned_start": "计划开工时间", "planned_end": "计划竣工时间",
                         "total_investment": "总投资（万元）", "funding": "资金来源"}
 
 
@@ -111,6 +112,8 @@ def submit_change(user: User, permit_id: int, raw: dict[str, Any], files: list[t
     if len(reason) > 1000:
         raise ServiceError("变更原因过长", 422, {"reason": "「变更原因」不能超过1000字"})
     current = dict(permit.current)
+    if permit.kind == "authorisation":
+        current.setdefault("address", permit.project.address)  # permits opened before 建设地点 was changeable
     new_values = _validated_change(permit, current, ticked, raw)
     changes = [{"field": name, "label": label, "before": shown(permit, name, current.get(name)),
                 "after": shown(permit, name, new_values.get(name))}
@@ -249,7 +252,9 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> PostRe
 
 # ---- what the diagrams report ----------------------------------------------------------------------------
 _STATUS = {"accepted": "accepted", "reviewed": "reviewed", "issued": "issued", "refused": "refused",
-           "rejected": "rejected"}
+           "rejected": "rejected", "reapproval": "reapproval"}
+_DECIDED = {"issued": "已办结（同意）", "refused": "不予同意", "rejected": "不予受理",
+            "reapproval": "属重大变化，须重新赋码办理"}
 
 
 def on_request_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
@@ -265,16 +270,21 @@ def on_request_saved(session: Session, instance: Instance, workflow: Any, events
         kind = event["kind"]
         if kind in _STATUS:
             request.status = _STATUS[kind]
-        if kind in ("issued", "refused", "rejected"):
+        if kind in _DECIDED:
             request.decided_at = clock.utcnow_naive()
         if kind == "issued":
             (_issue_change if request.kind == "change" else _issue_extension)(session, request, permit, actor)
-        if kind in ("issued", "refused", "rejected"):
-            word = {"issued": "已办结（同意）", "refused": "不予同意", "rejected": "不予受理"}[kind]
+        link = f"/enterprise/permits/{permit.id}"
+        if kind == "reapproval":
+            successor = _recode(session, request, permit)
+            link = f"/enterprise/projects/{successor.id}"
+        if kind in _DECIDED:
             opinion = f"。意见：{request.opinion}" if request.opinion and kind != "issued" else ""
+            if kind == "reapproval":
+                opinion += f"。已重新赋码：新项目代码 {successor.code}（原代码 {project.code} 与之对应），请以新代码重新申报"
             notify.tell_enterprise(session, request.enterprise_id,
                                    f"【{request.kind_label}】{project.name}（{project.code}）的{request.kind_label}申请"
-                                   f" {request.number} {word}{opinion}", f"/enterprise/permits/{permit.id}", "result")
+                                   f" {request.number} {_DECIDED[kind]}{opinion}", link, "result")
 
 
 def _issue_change(session: Session, request: PostRequest, permit: Permit, actor: str) -> None:
@@ -283,20 +293,41 @@ def _issue_change(session: Session, request: PostRequest, permit: Permit, actor:
     request.letter_number = f"{prefix}{next_serial(session, PostRequest.letter_number, prefix):05d}"
     permit.current = {**permit.current, **request.values}
     project = permit.project
-    for name in ("scale_content", "nature", "industry_code", "catalogue_code"):
-        if name in request.values:
-            setattr(project, name, request.values[name] or None)
-    for name in ("planned_start", "planned_end"):
-        if name in request.values:
-            setattr(project, name, date.fromisoformat(str(request.values[name])))
-    if "total_investment" in request.values:
-        project.total_investment = Decimal(str(request.values["total_investment"]))
+    _apply_to_project(project, request.values)
     if "planned_end" in request.values:
         tell(session, permit.progress_instance_id, "replanned",
              {"planned_end": str(request.values["planned_end"])}, actor, "replanned")
     notify.publish(session, "change", project_code=project.code, project_name=project.name,
                    authority=permit.department.name, published_on=today, document_number=request.letter_number,
                    detail="变更事项：" + "、".join(c["label"] for c in request.changes))
+
+
+def _apply_to_project(project: Project, values: dict[str, Any]) -> None:
+    """A change's new values that the project record itself holds."""
+    for name in ("scale_content", "nature", "industry_code", "catalogue_code", "address"):
+        if name in values:
+            setattr(project, name, values[name] or None)
+    for name in ("planned_start", "planned_end"):
+        if name in values:
+            setattr(project, name, date.fromisoformat(str(values[name])))
+    if "total_investment" in values:
+        project.total_investment = Decimal(str(values["total_investment"]))
+
+
+def _recode(session: Session, request: PostRequest, permit: Permit) -> Project:
+    """重新赋码 (national rules art 12): a new project with the requested values and a new code, mapped to
+    the old one. The old permit stays valid until the new project's permit is issued (permits.open_permit)."""
+    from .projects import new_code
+
+    old = permit.project
+    successor = Project(enterprise_id=old.enterprise_id, kind=old.kind, created_by=request.applicant_id,
+                        predecessor_id=old.id, **{name: getattr(old, name) for name in (
+                            "type_code", "name", "industry_code", "catalogue_code", "region_code", "address", "nature",
+                            "scale_content", "planned_start", "planned_end", "total_investment")})
+    _apply_to_project(successor, request.values)
+    new_code(session, successor)
+    request.new_project_id = successor.id
+    return successor
 
 
 def _issue_extension(session: Session, request: PostRequest, permit: Permit, actor: str) -> None:

@@ -21,18 +21,25 @@ def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
     if values["unit_uscc"] != user.enterprise.uscc:
         raise ServiceError("项目单位与登录企业不一致", 422,
                            {"unit_uscc": "「项目单位统一社会信用代码」须与登录的企业账号一致"})
+    project = Project(enterprise_id=user.enterprise_id, kind=values["kind"], created_by=user.id,
+                      **{k: values.get(k) for k in (
+                          "type_code", "name", "industry_code", "catalogue_code", "region_code", "address",
+                          "nature", "scale_content", "planned_start", "planned_end", "total_investment")})
+    return new_code(db.session, project)
+
+
+def new_code(session: Any, project: Project) -> Project:
+    """Give a new project its lifelong code and store it."""
     today = calendar.today()
     for _attempt in range(5):  # five random digits: a collision is rare, retry in a savepoint
-        code = generate_project_code(today, values["region_code"], values["type_code"])
-        project = Project(code=code, enterprise_id=user.enterprise_id, kind=values["kind"], created_by=user.id,
-                          **{k: values.get(k) for k in (
-                              "type_code", "name", "industry_code", "catalogue_code", "region_code", "address",
-                              "nature", "scale_content", "planned_start", "planned_end", "total_investment")})
+        project.code = generate_project_code(today, project.region_code, project.type_code)
         try:
-            with db.session.begin_nested():
-                db.session.add(project)
+            with session.begin_nested():
+                session.add(project)
             return project
         except IntegrityError:
+            if project in session:
+                session.expunge(project)
             continue
     raise ServiceError("项目代码生成冲突，请重试", 409)
 

@@ -1,7 +1,7 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from ..models import NOTICE_KINDS
-from ..services import certificates, public_query
+from ..services import certificates, projects, public_query
 from ..services import notices as notice_service
 
 bp = Blueprint("public", __name__)
@@ -36,8 +36,9 @@ def project(code: str):
     """Anyone may look up a project's approval progress and results by its code (national rules art. 18):
     items, departments, results and document numbers; no materials and no personal data."""
     project, declarations, cases = public_query.project_progress(code)
+    related = projects.related_projects(project) if project else (None, [])
     return render_template("public/project.html", project=project, code=code, declarations=declarations,
-                           cases=cases), (200 if project else 404)
+                           cases=cases, related=related), (200 if project else 404)
 
 
 NOTICES_PER_PAGE = 20
