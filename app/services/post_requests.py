@@ -221,6 +221,17 @@ def own_request(user: User, request_id: int) -> PostRequest:
     return request
 
 
+def request_attachment(user: User, request_id: int, index: int) -> tuple[bytes, str]:
+    """One of the materials attached to a change, for the enterprise and the handling department."""
+    from .uploads import read_blob
+
+    request = own_request(user, request_id)
+    if not 0 <= index < len(request.upload_ids or []):
+        raise not_found("附件不存在")
+    upload = request.upload_ids[index]
+    return read_blob(upload["sha256"]), upload["filename"]
+
+
 def requests_of_permit(permit_id: int) -> list[PostRequest]:
     return list(db.session.scalars(select(PostRequest).where(PostRequest.permit_id == permit_id)
                                    .order_by(PostRequest.id.desc())))

@@ -46,7 +46,9 @@ def change(permit_id: int):
     page = {"permit": permit, "fields": fields, "shown": post_requests.shown, "choices": choices,
             "defs": {f.name: f for f in forms().get("filing").fields} if permit.kind == "filing" else {}}
     if request.method == "GET":
-        return render_template("permits/change.html", values=dict(permit.current), ticked=set(), errors={}, **page)
+        values = {"address": permit.project.address, **permit.current} if permit.kind == "authorisation" else \
+            dict(permit.current)
+        return render_template("permits/change.html", values=values, ticked=set(), errors={}, **page)
     raw = _form()
     files = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -140,6 +142,13 @@ def progress_for_task(instance_id: int):
 @role_required("applicant", *REVIEWER_ROLES)
 def letter(request_id: int):
     content, filename = post_requests.change_letter_pdf(current_user, request_id)
+    return pdf_response(content, filename)
+
+
+@bp.route("/enterprise/requests/<int:request_id>/attachments/<int:index>")
+@role_required("applicant", *REVIEWER_ROLES)
+def attachment(request_id: int, index: int):
+    content, filename = post_requests.request_attachment(current_user, request_id, index)
     return pdf_response(content, filename)
 
 

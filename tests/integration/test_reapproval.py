@@ -2,10 +2,12 @@
 one (national rules art 12), is authorised again under it, and the old 核准文件 ends when the new one is issued."""
 from __future__ import annotations
 
+import io
+
 from app.extensions import db
-from app.models import Notification, Permit, Project, SmsMessage
+from app.models import HumanTask, Notification, Permit, Project, SmsMessage
 from tests.conftest import login
-from tests.integration.approval_helpers import TENDER, declare, new_project, step
+from tests.integration.approval_helpers import TENDER, declare, new_project, pdf_bytes, step
 from tests.integration.lifecycle_helpers import fresh, instance_status, latest_request
 from tests.integration.lifecycle_helpers import step as request_step
 
@@ -25,10 +27,23 @@ def test_major_change_gives_a_new_code_and_the_new_authorisation_replaces_the_ol
     permit = _authorise(client, old_project, "江发改核准〔2026〕7号")
     client.post("/logout")
     login(client, "qiye")
+    assert "明辉路35号2栋" in client.get(f"/enterprise/permits/{permit.id}/change").data.decode()
     response = client.post(f"/enterprise/permits/{permit.id}/change", data={
-        "change_address": "on", "address": "江海区高新区北园路8号", "reason": "原址规划调整，项目整体迁至北园路"})
+        "change_address": "on", "address": "江海区高新区北园路8号", "reason": "原址规划调整，项目整体迁至北园路",
+        "files": (io.BytesIO(pdf_bytes("site plan")), "新址规划条件.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 302, response.data.decode()[:2000]
     request = latest_request("change")
+    # The handling department opens the attached material; another enterprise cannot.
+    client.post("/logout")
+    login(client, "sfg_shouli")
+    task = db.session.query(HumanTask).filter_by(instance_id=request.instance_id, bpmn_id="accept").one()
+    assert "新址规划条件.pdf</a>" in client.get(f"/reviewer/tasks/{task.id}").data.decode()
+    attachment = client.get(f"/enterprise/requests/{request.id}/attachments/0")
+    assert attachment.status_code == 200 and attachment.data.startswith(b"%PDF")
+    assert client.get(f"/enterprise/requests/{request.id}/attachments/1").status_code == 404
+    client.post("/logout")
+    login(client, "qiye2")
+    assert client.get(f"/enterprise/requests/{request.id}/attachments/0").status_code == 403
     assert request.changes[0]["label"] == "建设地点（详细地址）" and request.changes[0]["before"] == "明辉路35号2栋"
     assert request_step(client, "sfg_shouli", request, "accept", {"decision": "accept"}).status_code == 302
     response = request_step(client, "sfg_banli", request, "review", {"decision": "reapprove"})
