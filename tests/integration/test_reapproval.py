@@ -70,7 +70,8 @@ def test_major_change_gives_a_new_code_and_the_new_authorisation_replaces_the_ol
     assert old_project.code in client.get(f"/public/projects/{successor.code}").data.decode()
     page = client.get(f"/enterprise/permits/{permit.id}").data.decode()
     assert "重大变化，须重新赋码办理" in page and successor.code in page
-    assert old_project.code in client.get(f"/enterprise/projects/{successor.id}").data.decode()
+    page = client.get(f"/enterprise/projects/{successor.id}").data.decode()
+    assert old_project.code in page and "事项申报（核准）" in page
 
     new_permit = _authorise(client, successor, "江发改核准〔2026〕9号")
     old = fresh(permit)
