@@ -11,6 +11,7 @@ Pure: no database, no Flask.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -71,8 +72,10 @@ def ended_refusal(permit: PermitState, today: date, kind_label: str = "备案证
     return None
 
 
-def extension_refusal(permit: PermitState, today: date, kind_label: str = "备案证") -> str | None:
-    """Why an extension request is refused, or None when it may be made."""
+def extension_refusal(permit: PermitState, today: date, kind_label: str = "备案证",
+                      apply_by: date | None = None) -> str | None:
+    """Why an extension request is refused, or None when it may be made. `apply_by`: the last day an
+    application is in time (核准: 30 working days before expiry, 673号令 art 12)."""
     ended = ended_refusal(permit, today, kind_label)
     if ended:
         return ended
@@ -81,7 +84,24 @@ def extension_refusal(permit: PermitState, today: date, kind_label: str = "备�
     if permit.extended_on is not None:
         return (f"该{kind_label}已于 {permit.extended_on:%Y-%m-%d} 延期一次（有效期至 {permit.valid_until:%Y-%m-%d}），"
                 f"每个{kind_label}只能延期一次")
+    if apply_by is not None and today > apply_by:
+        return (f"{kind_label}延期须在有效期届满30个工作日前提出（即 {apply_by:%Y-%m-%d} 前，"
+                f"《企业投资项目核准和备案管理条例》第十二条），已超过申请期限")
     return None
+
+
+AUTHORISATION_EXTENSION_NOTICE = 30  # working days before expiry (673号令 art 12)
+
+
+def last_day_to_apply(valid_until: date, is_workday: Callable[[date], bool],
+                      workdays: int = AUTHORISATION_EXTENSION_NOTICE) -> date:
+    """The last day that still lies `workdays` working days before the validity ends."""
+    day, counted = valid_until, 0
+    while counted < workdays:
+        day -= timedelta(days=1)
+        if is_workday(day):
+            counted += 1
+    return day
 
 
 def extended_validity(permit: PermitState) -> date:

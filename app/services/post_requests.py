@@ -182,16 +182,27 @@ def _validated_authorisation(merged: dict[str, Any], ticked: list[str]) -> dict[
 
 
 # ---- extension -----------------------------------------------------------------------------------------
+def apply_by(permit: Permit) -> date | None:
+    """核准: the last day an extension may be applied for (30 working days before expiry, 673号令 art 12);
+    a 备案证 may be extended any time within its validity (004)."""
+    if permit.kind != "authorisation":
+        return None
+    return validity.last_day_to_apply(permit.valid_until, calendar.work_calendar().is_workday)
+
+
+def _extension_refusal(permit: Permit) -> str | None:
+    return validity.extension_refusal(state_of(permit), calendar.today(), permit.kind_label, apply_by(permit))
+
+
 def extension_preview(permit: Permit) -> tuple[date, str | None]:
     """The validity an extension would give, and why it cannot be asked for now (None if it can)."""
-    state = state_of(permit)
-    return validity.extended_validity(state), validity.extension_refusal(state, calendar.today(), permit.kind_label)
+    return validity.extended_validity(state_of(permit)), _extension_refusal(permit)
 
 
 @use_case
 def submit_extension(user: User, permit_id: int, raw: dict[str, Any]) -> PostRequest:
     permit = own_permit(user, permit_id)
-    refusal = validity.extension_refusal(state_of(permit), calendar.today(), permit.kind_label)
+    refusal = _extension_refusal(permit)
     if refusal:
         raise ServiceError(refusal, 409)
     if (busy := _busy(permit, "extension")) is not None:

@@ -301,3 +301,11 @@ def test_authorisation_decision_is_a_permit_that_changes_and_extends(client, app
     assert permit.current["total_investment"] == "52000" and str(permit.project.total_investment.normalize()) == "5.2E+4"
     letter = client.get(f"/enterprise/requests/{latest_request('change').id}/letter.pdf")
     assert letter.status_code == 200 and letter.data.startswith(b"%PDF")
+
+    # 673号令 art 12: a 核准文件 is extended only on an application made 30 working days before expiry.
+    permit = fresh(permit)
+    travel(days=(permit.valid_until - today()).days - 20)
+    response = client.post(f"/enterprise/permits/{permit.id}/extension", data={"reason": "征地拆迁未完成"})
+    assert response.status_code == 409
+    assert "核准文件延期须在有效期届满30个工作日前提出" in client.get(
+        f"/enterprise/permits/{permit.id}/extension").data.decode()

@@ -13,6 +13,7 @@ from app.domain.validity import (
     extended_validity,
     extension_refusal,
     initial_validity,
+    last_day_to_apply,
     report_year,
 )
 
@@ -67,3 +68,16 @@ def test_report_year_moves_on_once_reported():
     assert report_year(date(2026, 11, 23), None) == 2026
     assert report_year(date(2026, 11, 23), 2026) == 2027
     assert report_year(date(2027, 1, 5), 2025) == 2027
+
+
+def test_authorisation_extension_must_be_asked_30_working_days_before_expiry():
+    # Validity to 2028-11-22 (a Wednesday); weekends only: 30 working days back is Wednesday 2028-10-11.
+    weekdays = lambda d: d.weekday() < 5  # noqa: E731
+    assert last_day_to_apply(date(2028, 11, 22), weekdays) == date(2028, 10, 11)
+    # A holiday inside the window moves the last day earlier by one working day.
+    assert last_day_to_apply(date(2028, 11, 22), lambda d: weekdays(d) and d != date(2028, 11, 1)) == date(2028, 10, 10)
+    state = permit(valid_until=date(2028, 11, 22))
+    assert extension_refusal(state, date(2028, 10, 11), "核准文件", date(2028, 10, 11)) is None
+    refusal = extension_refusal(state, date(2028, 10, 12), "核准文件", date(2028, 10, 11))
+    assert "核准文件延期须在有效期届满30个工作日前提出（即 2028-10-11 前" in refusal
+    assert extension_refusal(state, date(2028, 10, 12), "备案证") is None  # 备案证: any time within validity
