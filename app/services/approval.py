@@ -154,12 +154,17 @@ def start(user: User, project_id: int) -> Declaration:
             raise ServiceError("该项目立项、可研、初步设计三个阶段均已批复，无需再次申报；后续事项请办理报建", 409)
     elif _main_item_approved(project):
         raise ServiceError("该项目已核准，无需再次申报；变更请在核准文件管理中办理，后续事项请办理报建", 409)
+    process = stages.STAGE_PROCESS if stage in ("可研", "初步设计") else project.kind
+    return open_declaration(user, project, stage, process)
+
+
+def open_declaration(user: User, project: Project, stage: str, process: str) -> Declaration:
+    """A new declaration of the project for the stage, with its workflow instance started."""
     declaration = Declaration(number=new_number(project, stage), project_id=project.id,
                               enterprise_id=project.enterprise_id, applicant_id=user.id, kind=project.kind,
                               stage=stage)
     db.session.add(declaration)
     db.session.flush()
-    process = stages.STAGE_PROCESS if stage in ("可研", "初步设计") else project.kind
     outcome = runtime().start(db.session, process, {
         "applicant": user.actor, "project_kind": project.kind, "title": project.name, "project_name": project.name,
         "project_code": project.code, "declaration_id": declaration.id, "stage": stage,

@@ -44,7 +44,7 @@ def open_build(project: Project) -> Declaration | None:
 
 @use_case
 def start(user: User, project_id: int) -> Declaration:
-    from .approval import new_number
+    from .approval import open_declaration
 
     project = db.session.get(Project, project_id)
     if project is None or project.enterprise_id != user.enterprise_id:
@@ -55,17 +55,7 @@ def start(user: User, project_id: int) -> Declaration:
     reason = build_refusal(project)
     if reason:
         raise ServiceError(reason, 409)
-    declaration = Declaration(number=new_number(project, BUILD_STAGE), project_id=project.id,
-                              enterprise_id=project.enterprise_id, applicant_id=user.id, kind=project.kind,
-                              stage=BUILD_STAGE)
-    db.session.add(declaration)
-    db.session.flush()
-    outcome = runtime().start(db.session, BUILD_PROCESS, {
-        "applicant": user.actor, "project_kind": project.kind, "title": project.name, "project_name": project.name,
-        "project_code": project.code, "declaration_id": declaration.id, "stage": BUILD_STAGE,
-    }, user.actor, business_key=f"declaration:{declaration.id}")
-    declaration.instance_id = outcome.instance.id
-    return declaration
+    return open_declaration(user, project, BUILD_STAGE, BUILD_PROCESS)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,56 @@ def submit_step(page: Page, step: str) -> None:
     expect(page.locator(".flash.success")).to_contain_text("已办理")
 
 
+def take_declared_code(page: Page, kind_label: str, name: str, address: str, scale: str, start, investment: str):  # noqa: ANN001
+    """领码 of a 核准类 or 审批类 project in 江海区 (新建, 700 days of works); the flash names the code."""
+    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
+    page.get_by_label(kind_label).check()
+    page.fill("#f_name", name)
+    page.select_option("#f_type_code", "01")
+    page.select_option("#f_industry_code", "C3484")
+    page.select_option("#f_nature", "新建")
+    page.select_option("#f_region_code", "440704")
+    page.fill("#f_address", address)
+    page.fill("#f_scale_content", scale)
+    page.fill("#f_planned_start", start.isoformat())
+    page.fill("#f_planned_end", (start + timedelta(days=700)).isoformat())
+    page.fill("#f_total_investment", investment)
+    page.get_by_role("button", name="确认信息并申请赋码").click()
+    expect(page.locator(".flash.success")).to_contain_text("领码成功")
+    return re.search(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}", page.locator(".flash.success").inner_text()).group(0)
+
+
+def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
+    """Upload the PDF for every required material of the item still missing one."""
+    while True:
+        rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")
+        if rows.count() == 0:
+            return
+        rows.first.locator("input[type=file]").set_input_files(str(pdf))
+        rows.first.get_by_role("button", name="上传", exact=True).click()
+        expect(page.locator(".flash.success")).to_have_text("材料已上传")
+
+
+def approve_in_browser(page: Page, reviewers: tuple[str, str], number: str, item: str, document: tuple[str, str],
+                       opinion: str) -> None:
+    """受理 by the acceptor, then 办理 and 办结 准予许可 by the handler, with the document's 文号 and title."""
+    acceptor, handler = reviewers
+    open_case(page, acceptor, number, item, "受理")
+    page.locator("#f_code_verified").check()
+    page.get_by_label("受理", exact=True).check()
+    submit_step(page, "受理")
+    open_case(page, handler, number, item, "办理")
+    page.get_by_label("审查完毕，提交办结").check()
+    page.fill("#f_opinion", opinion)
+    submit_step(page, "办理")
+    open_case(page, handler, number, item, "办结")
+    page.get_by_label("准予许可").check()
+    page.fill("#f_doc_number", document[0])
+    page.fill("#f_doc_title", document[1])
+    page.fill("#f_opinion", opinion)
+    submit_step(page, "办结")
+
+
 def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, shots, tmp_path):
     pdf = tmp_path / "材料.pdf"
     pdf.write_bytes(pdf_bytes("申请材料"))
@@ -50,20 +100,8 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
 
     # 企业：领码（核准类）
     login(page, "qiye")
-    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
-    page.get_by_label("核准类（列入政府核准的投资项目目录）").check()
-    page.fill("#f_name", PROJECT)
-    page.select_option("#f_type_code", "01")
-    page.select_option("#f_industry_code", "C3484")
-    page.select_option("#f_nature", "新建")
-    page.select_option("#f_region_code", "440704")
-    page.fill("#f_address", "江海区高新东路8号")
-    page.fill("#f_scale_content", "新建厂房3万平方米，建设新材料生产线4条")
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", (start + timedelta(days=700)).isoformat())
-    page.fill("#f_total_investment", "50000")
-    page.get_by_role("button", name="确认信息并申请赋码").click()
-    expect(page.locator(".flash.success")).to_contain_text("领码成功")
+    take_declared_code(page, "核准类（列入政府核准的投资项目目录）", PROJECT, "江海区高新东路8号",
+                       "新建厂房3万平方米，建设新材料生产线4条", start, "50000")
 
     # 事项申报：问卷
     row = page.locator("table.list tbody tr", has_text=PROJECT)
@@ -90,13 +128,7 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
 
     # Upload every required material (PDF only).
     for item in ("authorisation", "eia"):
-        while True:
-            rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")
-            if rows.count() == 0:
-                break
-            rows.first.locator("input[type=file]").set_input_files(str(pdf))
-            rows.first.get_by_role("button", name="上传", exact=True).click()
-            expect(page.locator(".flash.success")).to_have_text("材料已上传")
+        upload_all(page, item, pdf)
     page.screenshot(path=shots / "a2-items-uploaded.png", full_page=True)
     page.locator("#f_pledge").check()
     page.get_by_role("button", name="提交申报").click()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_approval_browser import open_case, submit_step
+from tests.e2e.test_approval_browser import approve_in_browser, open_case, upload_all
 from tests.e2e.test_browser import login, logout
 from tests.e2e.test_lifecycle_browser import issued_filing
 from tests.integration.approval_helpers import pdf_bytes
@@ -41,13 +41,7 @@ def test_build_items_of_two_departments_after_filing(page: Page, shots, tmp_path
     page.get_by_role("button", name="下一步：上传材料").click()
     expect(page.locator(".flash.success")).to_contain_text("已选择 2 个报建事项")
     for item in ("works_planning", "construction_permit"):
-        while True:
-            rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")
-            if rows.count() == 0:
-                break
-            rows.first.locator("input[type=file]").set_input_files(str(pdf))
-            rows.first.get_by_role("button", name="上传", exact=True).click()
-            expect(page.locator(".flash.success")).to_have_text("材料已上传")
+        upload_all(page, item, pdf)
     expect(page.locator("#items")).not_to_contain_text("我已办理过此事项")
     page.locator("#f_pledge").check()
     page.get_by_role("button", name="提交申报").click()
@@ -57,19 +51,8 @@ def test_build_items_of_two_departments_after_filing(page: Page, shots, tmp_path
 
     open_case(page, "zj_shouli", number, PERMIT_ITEM, "受理")
     expect(page.locator("body")).to_contain_text(f"申请单位本次一并申报：{PLANNING_ITEM}、{PERMIT_ITEM}")
-    page.locator("#f_code_verified").check()
-    page.get_by_label("受理", exact=True).check()
-    submit_step(page, "受理")
-    open_case(page, "zj_banli", number, PERMIT_ITEM, "办理")
-    page.get_by_label("审查完毕，提交办结").check()
-    page.fill("#f_opinion", "符合施工许可条件")
-    submit_step(page, "办理")
-    open_case(page, "zj_banli", number, PERMIT_ITEM, "办结")
-    page.get_by_label("准予许可").check()
-    page.fill("#f_doc_number", "440704202611230101")
-    page.fill("#f_doc_title", "建筑工程施工许可证")
-    page.fill("#f_opinion", "准予施工。")
-    submit_step(page, "办结")
+    approve_in_browser(page, ("zj_shouli", "zj_banli"), number, PERMIT_ITEM,
+                       ("440704202611230101", "建筑工程施工许可证"), "准予施工。")
 
     logout(page)
     login(page, "qiye")

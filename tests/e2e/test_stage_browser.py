@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.services.calendar import today
-from tests.e2e.test_approval_browser import open_case, submit_step
+from tests.e2e.test_approval_browser import approve_in_browser, take_declared_code, upload_all
 from tests.e2e.test_browser import login, logout
 from tests.integration.approval_helpers import pdf_bytes
 
@@ -24,36 +24,13 @@ ANSWERS = {  # only the main item: no land, no 环评, no water; not a tender pr
 }
 
 
-def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
-    while True:
-        rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")
-        if rows.count() == 0:
-            return
-        rows.first.locator("input[type=file]").set_input_files(str(pdf))
-        rows.first.get_by_role("button", name="上传", exact=True).click()
-        expect(page.locator(".flash.success")).to_have_text("材料已上传")
-
-
 def test_proposal_then_feasibility_with_information_confirmed(page: Page, shots, tmp_path):
     pdf = tmp_path / "材料.pdf"
     pdf.write_bytes(pdf_bytes("项目建议书"))
     start = today() + timedelta(days=90)
 
     login(page, "qiye")
-    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
-    page.get_by_label("审批类（政府投资）").check()
-    page.fill("#f_name", PROJECT)
-    page.select_option("#f_type_code", "01")
-    page.select_option("#f_industry_code", "C3484")
-    page.select_option("#f_nature", "新建")
-    page.select_option("#f_region_code", "440704")
-    page.fill("#f_address", "江海区东海路1号")
-    page.fill("#f_scale_content", "新建政务服务大楼2万平方米")
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", (start + timedelta(days=700)).isoformat())
-    page.fill("#f_total_investment", "30000")
-    page.get_by_role("button", name="确认信息并申请赋码").click()
-    code = re.search(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}", page.locator(".flash.success").inner_text()).group(0)
+    code = take_declared_code(page, "审批类（政府投资）", PROJECT, "东海路1号", "新建政务服务大楼2万平方米", start, "30000")
 
     # 立项: the project page offers 事项申报 on the stage line.
     page.locator("table.list tbody tr", has_text=PROJECT).get_by_role("link", name="阶段申请、报建").click()
@@ -74,21 +51,8 @@ def test_proposal_then_feasibility_with_information_confirmed(page: Page, shots,
     page.get_by_role("button", name="提交申报").click()
     expect(page.locator(".flash.success")).to_contain_text("并联审批")
 
-    item = "项目建议书审批"
-    open_case(page, "shouli", number, item, "受理")
-    page.locator("#f_code_verified").check()
-    page.get_by_label("受理", exact=True).check()
-    submit_step(page, "受理")
-    open_case(page, "banli", number, item, "办理")
-    page.get_by_label("审查完毕，提交办结").check()
-    page.fill("#f_opinion", "同意立项")
-    submit_step(page, "办理")
-    open_case(page, "banli", number, item, "办结")
-    page.get_by_label("准予许可").check()
-    page.fill("#f_doc_number", "江海发改审批〔2026〕15号")
-    page.fill("#f_doc_title", "关于江海区智慧政务服务中心建设项目建议书的批复")
-    page.fill("#f_opinion", "同意建设。")
-    submit_step(page, "办结")
+    approve_in_browser(page, ("shouli", "banli"), number, "项目建议书审批",
+                       ("江海发改审批〔2026〕15号", "关于江海区智慧政务服务中心建设项目建议书的批复"), "同意建设。")
 
     # 阶段申请 可研: 信息确认 first, the same code.
     logout(page)
