@@ -8,7 +8,9 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -227,16 +229,35 @@ def submitted_filings(count: int) -> list[tuple[int, int, int]]:
 # ---------------------------------------------------------------- SQL counting
 @dataclass
 class SqlCount:
+    """What ran on an engine while count_sql listened, from every thread of this process.
+
+    keep=True keeps each statement and its parameters in order (`statements`, `parameters`: one
+    service call); keep=False only tallies statements by text (`by_text`: a drain of 100,000 statements
+    over several threads, without holding every parameter set). `count`, `by_text`, the commits and the
+    timings are kept in both modes."""
+
+    keep: bool = True
     statements: list[str] = field(default_factory=list)
     parameters: list[Any] = field(default_factory=list)
+    by_text: Counter[str] = field(default_factory=Counter)
     commits: int = 0
-    execute_ms: float = 0.0  # time inside cursor.execute (the database's share, commit excluded)
+    execute_ms: float = 0.0  # time inside cursor.execute (the database's share, commit excluded); summed over threads
     commit_ms: float = 0.0  # from the connection's COMMIT to the session's after_commit
-    _commit_started: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _commit_started: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_text.values())
 
     def summary(self) -> str:
-        """First words of each statement, e.g. 'SELECT app_user, UPDATE wf_instance'."""
+        """First words of each statement, e.g. 'SELECT app_user, UPDATE wf_instance' (keep=True)."""
         return ", ".join(_short(s) for s in self.statements)
+
+    def totals(self) -> dict[str, Any]:
+        """The tally without the lock, to send from a forked process."""
+        return {"by_text": Counter(self.by_text), "commits": self.commits, "execute_ms": self.execute_ms,
+                "commit_ms": self.commit_ms}
 
 
 def _short(sql: str) -> str:
@@ -253,27 +274,38 @@ def _short(sql: str) -> str:
 
 
 @contextmanager
-def count_sql(engine) -> Iterator[SqlCount]:  # noqa: ANN001
-    counter = SqlCount()
+def count_sql(engine, keep: bool = True) -> Iterator[SqlCount]:  # noqa: ANN001
+    """Count statements (when sent), time inside cursor.execute, commits and commit time on `engine`,
+    thread-safely (per-connection and per-thread timers, one lock for the totals)."""
+    counter = SqlCount(keep=keep)
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-        counter.statements.append(statement)
-        counter.parameters.append(parameters)
+        with counter._lock:
+            counter.by_text[statement] += 1
+            if keep:
+                counter.statements.append(statement)
+                counter.parameters.append(parameters)
         conn.info["bench_started"] = time.perf_counter()
 
     def on_executed(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
         started = conn.info.pop("bench_started", None)
         if started is not None:
-            counter.execute_ms += (time.perf_counter() - started) * 1000.0
+            elapsed = (time.perf_counter() - started) * 1000.0
+            with counter._lock:
+                counter.execute_ms += elapsed
 
-    def on_commit(conn):  # noqa: ANN001
-        counter.commits += 1
-        counter._commit_started = time.perf_counter()
+    def on_commit(conn):  # noqa: ANN001, ARG001
+        with counter._lock:
+            counter.commits += 1
+        counter._commit_started.at = time.perf_counter()
 
     def on_session_commit(session):  # noqa: ANN001, ARG001
-        if counter._commit_started is not None:
-            counter.commit_ms += (time.perf_counter() - counter._commit_started) * 1000.0
-            counter._commit_started = None
+        started = getattr(counter._commit_started, "at", None)
+        if started is not None:
+            counter._commit_started.at = None
+            elapsed = (time.perf_counter() - started) * 1000.0
+            with counter._lock:
+                counter.commit_ms += elapsed
 
     event.listen(engine, "before_cursor_execute", on_execute)
     event.listen(engine, "after_cursor_execute", on_executed)

@@ -1,6 +1,6 @@
 """10,000 due reminder timers on PostgreSQL: time to drain and lateness p95.
 
-`python -m bench.timers [--count 10000] [--batch 100] [--modes thread:1,thread:2[,process:2]]`
+`python -m bench.timers [--count 10000] [--budget 5] [--modes thread:1,thread:2[,process:2][,scheduler:1]]`
 
 (h) For each drain mode a cohort of `count` 项目进展 instances (processes/progress.bpmn) is started through
     `runtime().start(session, "progress", …)` with the data `permits._start_progress` gives, each under its
@@ -14,11 +14,13 @@
     The setup runs on `--setup-processes` forked processes (it is CPU-bound Python).
 
     The drain: the movable clock (engine.clock) jumps 1 s past the cohort's due instant, then
-    `engine.scheduler.run_due_timers(runtime, scope, batch)` is called in a loop until no wf_timer row is
-    due, by 1 thread, then by 2 threads of this process (SKIP LOCKED lets them share the table), and, with
+    `engine.scheduler.run_due_timers(runtime, scope, budget)` (which claims and fires one instance per
+    transaction, oldest due first, until nothing is due or `budget` seconds are spent) is called in a loop
+    until no wf_timer row is due, by 1 thread, then by 2 threads of this process (Runtime.claim_due's
+    FOR UPDATE OF wf_instance SKIP LOCKED gives them different instances), and, with
     `--modes …,process:2`, by 2 forked processes (as 2 app processes, each with its own timer loop, would),
     or with `scheduler:1` by the production loop itself (engine.scheduler.start_scheduler: one
-    run_due_timers batch per SCHEDULER_INTERVAL tick, polled every 0.25 s until nothing is due).
+    run_due_timers call per SCHEDULER_INTERVAL tick, polled every 0.25 s until nothing is due).
     `scope` is the production loop's session scope (app._scope) plus a stamp of the commit time; the
     runtime is wrapped only to note which instance a transaction fired.
 
@@ -46,13 +48,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
 
 from .common import (
@@ -61,6 +63,7 @@ from .common import (
     Database,
     Table,
     _short,
+    count_sql,
     department_id,
     load,
     machine_info,
@@ -185,24 +188,24 @@ def _state_bytes(instance_ids: list[int]) -> float:
 
 # ---------------------------------------------------------------- drain
 class Recorder:
-    """Stands in for the Runtime in run_due_timers: passes both calls through and notes, in the session,
+    """Stands in for the Runtime in run_due_timers: passes the calls through and notes, in the session,
     which instance the transaction fired, so the session scope can stamp its commit."""
 
     def __init__(self, runtime) -> None:  # noqa: ANN001
         self.runtime = runtime
         self.attempts = 0
-        self.empty = 0  # fire_due_timers calls that fired nothing: row locked or already fired by another worker
-        self.empty_s = 0.0  # the time those took (a load of an already fired instance deserializes its state)
-        self.due_queries = 0
+        self.empty = 0  # fire_claimed calls that fired nothing: the timer already fired by another worker
+        self.empty_s = 0.0  # the time those took
+        self.claims = 0  # claim_due queries (one per instance, and one finding nothing at the end of a call)
 
-    def due_instances(self, session, limit: int = 100) -> list[int]:  # noqa: ANN001
-        self.due_queries += 1
-        return self.runtime.due_instances(session, limit)
+    def claim_due(self, session, skip: Collection[int] = ()):  # noqa: ANN001, ANN201
+        self.claims += 1
+        return self.runtime.claim_due(session, skip)
 
-    def fire_due_timers(self, session, instance_id: int, actor: str = "timer") -> int:  # noqa: ANN001
+    def fire_claimed(self, session, row, actor: str = "timer") -> int:  # noqa: ANN001
         started = time.perf_counter()
-        fired = self.runtime.fire_due_timers(session, instance_id, actor)
-        session.info["bench_fired"] = (instance_id, fired)
+        fired = self.runtime.fire_claimed(session, row, actor)
+        session.info["bench_fired"] = (row.id, fired)
         self.attempts += 1
         if not fired:
             self.empty += 1
@@ -210,55 +213,18 @@ class Recorder:
         return fired
 
 
-class SqlTally:
-    """Statements (by text), time inside cursor.execute, commits, from every thread of this process."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.by_text: Counter[str] = Counter()
-        self.execute_s = 0.0
-        self.commits = 0
-
-    @contextmanager
-    def listening(self, engine) -> Iterator[SqlTally]:  # noqa: ANN001
-        def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-            conn.info["bench_t"] = time.perf_counter()
-
-        def after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-            elapsed = time.perf_counter() - conn.info.pop("bench_t", time.perf_counter())
-            with self.lock:
-                self.by_text[statement] += 1
-                self.execute_s += elapsed
-
-        def on_commit(conn):  # noqa: ANN001, ARG001
-            with self.lock:
-                self.commits += 1
-
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
-        event.listen(engine, "commit", on_commit)
-        try:
-            yield self
-        finally:
-            event.remove(engine, "before_cursor_execute", before)
-            event.remove(engine, "after_cursor_execute", after)
-            event.remove(engine, "commit", on_commit)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"by_text": self.by_text, "execute_s": self.execute_s, "commits": self.commits}
-
-
 class Worker:
     """One drain worker's session scope (app._scope, the production timer loop's, plus a stamp of each
     commit that fired a timer: perf_counter, CLOCK_MONOTONIC on Linux, comparable across processes)."""
 
-    def __init__(self, batch: int) -> None:
+    def __init__(self, budget: float) -> None:
         from app.services.platform import runtime
 
-        self.batch = batch
+        self.budget = budget
         self.recorder = Recorder(runtime())
         self.commits: list[tuple[float, int, int]] = []  # (perf_counter at commit, instance id, timers fired)
         self.idle = 0
+        self.ticks = 0  # run_due_timers calls
 
     @contextmanager
     def scope(self) -> Iterator[Any]:
@@ -281,7 +247,8 @@ class Worker:
     def tick(self) -> int:
         from engine.scheduler import run_due_timers
 
-        return run_due_timers(self.recorder, self.scope, batch=self.batch)
+        self.ticks += 1
+        return run_due_timers(self.recorder, self.scope, budget=self.budget)
 
     def still_due(self) -> int:
         from engine import clock
@@ -303,11 +270,11 @@ class Worker:
     def result(self) -> dict[str, Any]:
         r = self.recorder
         return {"commits": self.commits, "attempts": r.attempts, "empty": r.empty, "empty_s": r.empty_s,
-                "due_queries": r.due_queries, "idle": self.idle}
+                "claims": r.claims, "ticks": self.ticks, "idle": self.idle}
 
 
-def _drain_loop(batch: int, profile: bool = False) -> dict[str, Any]:
-    worker = Worker(batch)
+def _drain_loop(budget: float, profile: bool = False) -> dict[str, Any]:
+    worker = Worker(budget)
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
@@ -322,12 +289,13 @@ def _drain_loop(batch: int, profile: bool = False) -> dict[str, Any]:
     return result
 
 
-def _drain_scheduler(workers: int, batch: int) -> list[dict[str, Any]]:
+def _drain_scheduler(workers: int, budget: float) -> list[dict[str, Any]]:
     """The production loop: engine.scheduler.start_scheduler (APScheduler, max_instances=1, coalesce) calls
-    one run_due_timers — one batch — every SCHEDULER_INTERVAL s; polled until nothing is due."""
+    one run_due_timers — until nothing is due or `budget` s are spent — every SCHEDULER_INTERVAL s (a tick
+    still running at the next interval makes APScheduler skip that one); polled until nothing is due."""
     from engine.scheduler import start_scheduler
 
-    pool = [Worker(batch) for _ in range(workers)]
+    pool = [Worker(budget) for _ in range(workers)]
     schedulers = [start_scheduler(w.tick, _APP.config["SCHEDULER_INTERVAL"]) for w in pool]
     try:
         while pool[0].still_due():
@@ -338,18 +306,17 @@ def _drain_scheduler(workers: int, batch: int) -> list[dict[str, Any]]:
     return [w.result() for w in pool]
 
 
-def _drain_process(batch: int) -> dict[str, Any]:
+def _drain_process(budget: float) -> dict[str, Any]:
     from app.extensions import db
 
     with _APP.app_context():
         engine = db.engine
-    tally = SqlTally()
-    with tally.listening(engine):
-        result = _drain_loop(batch)
-    return {**result, "sql": tally.as_dict()}
+    with count_sql(engine, keep=False) as sql:
+        result = _drain_loop(budget)
+    return {**result, "sql": sql.totals()}
 
 
-def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: bool = False) -> dict[str, Any]:
+def drain(kind: str, workers: int, budget: float, cohort: dict[str, Any], profile: bool = False) -> dict[str, Any]:
     """Jump the clock 1 s past the cohort's due instant; `workers` threads or forked processes each loop
     over run_due_timers until nothing is due, or `workers` production scheduler loops run until then."""
     from app.extensions import db
@@ -362,23 +329,22 @@ def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: 
     if kind == "process":
         started = time.perf_counter()  # includes forking the workers (tens of ms)
         with _fork_pool(workers) as pool:
-            parts = pool.map(_drain_process, [batch] * workers)
+            parts = pool.map(_drain_process, [budget] * workers)
         seconds = time.perf_counter() - started
         sql = [p["sql"] for p in parts]
     else:
-        tally = SqlTally()
         errors: list[BaseException] = []
 
         def worker() -> None:
             try:
-                parts.append(_drain_loop(batch, profile=profile and workers == 1))
+                parts.append(_drain_loop(budget, profile=profile and workers == 1))
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
-        with tally.listening(engine):
+        with count_sql(engine, keep=False) as counted:
             started = time.perf_counter()
             if kind == "scheduler":
-                parts = _drain_scheduler(workers, batch)
+                parts = _drain_scheduler(workers, budget)
             elif workers == 1:
                 worker()
             else:
@@ -390,7 +356,7 @@ def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: 
             seconds = time.perf_counter() - started
         if errors:
             raise errors[0]
-        sql = [tally.as_dict()]
+        sql = [counted.totals()]
 
     ids = set(cohort["ids"])
     commits = [c for p in parts for c in p["commits"] if c[1] in ids]
@@ -406,9 +372,10 @@ def drain(kind: str, workers: int, batch: int, cohort: dict[str, Any], profile: 
               "fired": fired, "lateness": lateness,
               "per_worker": [sum(1 for c in p["commits"] if c[1] in ids) for p in parts],
               "attempts": sum(p["attempts"] for p in parts), "empty": sum(p["empty"] for p in parts),
-              "empty_s": sum(p["empty_s"] for p in parts), "due_queries": sum(p["due_queries"] for p in parts),
-              "idle": sum(p["idle"] for p in parts), "statements": sum(by_text.values()),
-              "execute_s": sum(s["execute_s"] for s in sql), "commits": sum(s["commits"] for s in sql),
+              "empty_s": sum(p["empty_s"] for p in parts), "claims": sum(p["claims"] for p in parts),
+              "ticks": sum(p["ticks"] for p in parts), "idle": sum(p["idle"] for p in parts),
+              "statements": sum(by_text.values()), "execute_s": sum(s["execute_ms"] for s in sql) / 1000.0,
+              "commits": sum(s["commits"] for s in sql),
               "mix": _mix(by_text, max(fired, 1)), **_check(cohort["ids"])}
     if parts and "profile" in parts[0]:
         result["profile"] = parts[0]["profile"]
@@ -485,7 +452,7 @@ def run(database: Database, args: argparse.Namespace) -> dict[str, Any]:
     threads = max([w for k, w in args.modes if k != "process"], default=1)
     with quiet_migrations():
         _APP = app = make_app(database, config={"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 3}})
-    result: dict[str, Any] = {"version": database.version, "count": args.count, "batch": args.batch, "drains": []}
+    result: dict[str, Any] = {"version": database.version, "count": args.count, "budget": args.budget, "drains": []}
     base = _base_day()
     try:
         clock.travel_to(datetime.combine(base, datetime.min.time(), tzinfo=UTC))
@@ -502,7 +469,7 @@ def run(database: Database, args: argparse.Namespace) -> dict[str, Any]:
         sms_before = 0
         for (kind, workers), cohort in zip(args.modes, cohorts, strict=True):
             log(f"drain {cohort['first_due']:%Y-%m-%d %H:%M} UTC: {args.count} timers, {workers} {kind}(s)")
-            outcome = drain(kind, workers, args.batch, cohort, profile=args.profile)
+            outcome = drain(kind, workers, args.budget, cohort, profile=args.profile)
             outcome["sms"] = outcome["sms_total"] - sms_before
             sms_before = outcome["sms_total"]
             outcome["setup"] = cohort
@@ -545,7 +512,7 @@ def report(result: dict[str, Any]) -> None:
     row("    second reminders armed", lambda r: f"{r['second']}")
     row("    fire calls / fired nothing", lambda r: f"{r['attempts']} / {r['empty']}")
     row("    time in calls firing nothing s", lambda r: f"{r['empty_s']:.1f}")
-    row("    due_instances queries / idle", lambda r: f"{r['due_queries']} / {r['idle']}")
+    row("    claim queries / calls / idle", lambda r: f"{r['claims']} / {r['ticks']} / {r['idle']}")
     row("    SQL statements per timer", lambda r: f"{r['statements'] / max(r['fired'], 1):.2f}")
     row("    commits per timer", lambda r: f"{r['commits'] / max(r['fired'], 1):.2f}")
     row("    in cursor.execute ms/timer", lambda r: f"{r['execute_s'] * 1000 / max(r['fired'], 1):.2f}")
@@ -555,9 +522,10 @@ def report(result: dict[str, Any]) -> None:
           "+ the timer's due_at − the cohort's first due_at). The clock jumps to 1 s past the due instant when "
           "the drain starts, and all timers of a cohort are due at that one instant (09:00 Beijing, 2 months "
           "before a shared planned_end), so here lateness = commit − drain start.")
-    print(f"batch {result['batch']} instances per due_instances query. 'fired nothing': fire_due_timers found "
-          "the row locked (SKIP LOCKED) or the timer already fired by another worker. cursor.execute time is "
-          "summed over workers (with threads it includes waiting for the GIL). "
+    print(f"run_due_timers budget {result['budget']:g} s per call; one claim_due query per instance (FOR UPDATE "
+          "OF wf_instance SKIP LOCKED: workers pass over instances another one holds). 'fired nothing': "
+          "fire_claimed found the timer already fired by another worker (a claim racing a commit). "
+          "cursor.execute time is summed over workers (with threads it includes waiting for the GIL). "
           f"Total wall time {result['seconds']:.0f} s.")
     for d in result["drains"]:
         print(f"[{d['mode']}] statements per timer: {d['mix']}")
@@ -570,11 +538,13 @@ def report(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000, help="due timers (instances) per drain")
-    parser.add_argument("--batch", type=int, default=100, help="run_due_timers batch (the production default)")
+    parser.add_argument("--budget", type=float, default=5.0,
+                        help="seconds one run_due_timers call may drain (the production default)")
     parser.add_argument("--modes", type=_modes, default=_modes("thread:1,thread:2"),
                         help="drains, one cohort each: thread:N (N threads of this process looping over "
                              "run_due_timers), process:N (N forked processes doing so) or scheduler:N (the "
-                             "production APScheduler loop: one batch per SCHEDULER_INTERVAL tick); "
+                             "production APScheduler loop: one run_due_timers call per SCHEDULER_INTERVAL "
+                             "tick); "
                              "default thread:1,thread:2")
     parser.add_argument("--setup-processes", type=int, default=2, help="forked processes starting the instances")
     parser.add_argument("--start-batch", type=int, default=200, help="instances started per transaction")

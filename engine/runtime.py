@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -150,14 +150,24 @@ class Runtime:
     # ---------------------------------------------------------------- load and save
     def load(self, session: Session, instance_id: int, skip_locked: bool = False) -> tuple[Instance, BpmnWorkflow]:
         """Load under a row lock (PostgreSQL; SQLite serialises writers) for a load→check→mutate→save."""
+        row = self._lock(session, instance_id, skip_locked)
+        return row, self._restore(session, row)[0]
+
+    @staticmethod
+    def _lock(session: Session, instance_id: int, skip_locked: bool = False) -> Instance:
         row = session.scalar(select(Instance).where(Instance.id == instance_id)
                              .with_for_update(skip_locked=skip_locked))
         if row is None:
             raise NotFound("流程实例不存在或正由他人处理")
+        return row
+
+    def _restore(self, session: Session, row: Instance) -> tuple[BpmnWorkflow, tuple[dict[str, Any], dict[str, Any]]]:
+        """The workflow of a locked row, and its READY tasks and waiting timers (see _scan)."""
         workflow = load_state(row.state, self.specs.get_by_id(session, row.process_version_id))
         workflow.script_engine = self.script_engine
-        self._projected[workflow] = self._summary(*self._scan(workflow))
-        return row, workflow
+        scanned = self._scan(workflow)
+        self._projected[workflow] = self._summary(*scanned)
+        return workflow, scanned
 
     @staticmethod
     def _scan(workflow: BpmnWorkflow) -> tuple[dict[str, Any], dict[str, tuple[Any, datetime]]]:
@@ -200,7 +210,10 @@ class Runtime:
                     del loop.workflow.tasks[child.id]
 
     def _save(self, session: Session, row: Instance, workflow: BpmnWorkflow, actor: str,
-              events: list[dict[str, Any]]) -> None:
+              events: list[dict[str, Any]],
+              scanned: tuple[dict[str, Any], dict[str, tuple[Any, datetime]]] | None = None) -> None:
+        """`scanned`: the caller's _scan of the workflow as it is now, if it made one (saves a walk of the
+        task tree; pruning removes only finished iterations, never READY or WAITING tasks)."""
         self.prune(workflow)
         row.state = dump_state(workflow)
         row.updated_at = clock.utcnow_naive()
@@ -215,7 +228,7 @@ class Runtime:
                 raise ConflictError("该办件正被他人处理，请稍后重试") from None
             raise
         ready_before, timers_before = self._projected.get(workflow, (set(), {}))
-        ready, timers = self._scan(workflow)
+        ready, timers = scanned or self._scan(workflow)
         self._project_tasks(session, row, ready, ready_before)
         self._project_timers(session, row, timers, timers_before)
         self._projected[workflow] = self._summary(ready, timers)
@@ -386,39 +399,70 @@ class Runtime:
         self._save(session, row, workflow, actor, events)
         return Outcome(row, workflow, events)
 
-    def fire_due_timers(self, session: Session, instance_id: int, actor: str = "timer") -> int:
-        """Fire every due timer of one instance; 0 if another process got there first.
+    @staticmethod
+    def claim_due(session: Session, skip: Collection[int] = ()) -> Instance | None:
+        """Lock and return the instance whose timer has been due longest, or None when nothing is due.
 
-        The instance row is locked first (SKIP LOCKED on PostgreSQL), then the due timer rows are
-        deleted: the DELETE finding nothing means someone else fired them, so each fires once.
+        On PostgreSQL the row lock is taken with FOR UPDATE OF wf_instance SKIP LOCKED, so an instance
+        another worker is firing (or a user is completing) is passed over, not waited for: concurrent
+        workers each take a different instance, oldest due first, and the claim lasts until the caller's
+        transaction ends, which is the one that fires it. Every writer of wf_timer holds the instance
+        lock, so the instance lock alone guards its timers. SQLite has no row locks (it serialises
+        writers): two workers may claim the same instance there, and the DELETE in fire_claimed lets
+        only one of them fire it. `skip`: instance ids not to claim (e.g. those that failed this tick).
         """
-        now = clock.utcnow_naive()
+        query = (select(Instance).join(PendingTimer, PendingTimer.instance_id == Instance.id)
+                 .where(PendingTimer.due_at <= clock.utcnow_naive())
+                 .order_by(PendingTimer.due_at).limit(1)
+                 .with_for_update(of=Instance, skip_locked=True))
+        if skip:
+            query = query.where(PendingTimer.instance_id.not_in(skip))
+        return session.scalar(query)
+
+    def fire_due_timers(self, session: Session, instance_id: int, actor: str = "timer") -> int:
+        """Fire every due timer of one instance; 0 if another process holds it or got there first."""
         try:
-            row, workflow = self.load(session, instance_id, skip_locked=True)
+            row = self._lock(session, instance_id, skip_locked=True)
         except NotFound:
             return 0
-        gone = session.execute(delete(PendingTimer).where(PendingTimer.instance_id == instance_id,
-                                                          PendingTimer.due_at <= now)
-                               .execution_options(synchronize_session=False)).rowcount
+        return self.fire_claimed(session, row, actor)
+
+    def fire_claimed(self, session: Session, row: Instance, actor: str = "timer") -> int:
+        """Fire every due timer of an instance this transaction has locked (claim_due, or _lock).
+
+        The due timer rows are deleted first: the DELETE finding nothing means someone else fired them
+        (or nothing is due), so each timer fires once, and the state is not even deserialized then.
+        """
+        gone = set(session.scalars(delete(PendingTimer).where(PendingTimer.instance_id == row.id,
+                                                              PendingTimer.due_at <= clock.utcnow_naive())
+                                   .returning(PendingTimer.task_id).execution_options(synchronize_session=False)))
         if not gone:
             return 0
-        before = self.waiting_timers(workflow)
+        workflow, (_, before) = self._restore(session, row)
+        # Those rows are gone already: _save must not delete them again, and re-adds any timer that is
+        # still waiting after the refresh (a cycle's next occurrence, or one the engine did not find due).
+        ready_projected, timers_projected = self._projected[workflow]
+        self._projected[workflow] = (ready_projected,
+                                     {task_id: due for task_id, due in timers_projected.items() if task_id not in gone})
         with collect_events() as events:
             workflow.refresh_timers()
             workflow.do_engine_steps()
-        after = self.waiting_timers(workflow)
-        fired = [task for task_id, (task, _) in before.items() if task_id not in after]
+        scanned = self._scan(workflow)
+        fired = [task for task_id, (task, _) in before.items() if task_id not in scanned[1]]
         for task in fired:
-            self.trail(session, actor, "timer", instance_id, task, before="WAITING", after="FIRED",
+            self.trail(session, actor, "timer", row.id, task, before="WAITING", after="FIRED",
                        detail={"due_at": before[str(task.id)][1].isoformat()})
-        self._save(session, row, workflow, actor, events)
+        self._save(session, row, workflow, actor, events, scanned)
         return len(fired)
 
     @staticmethod
     def due_instances(session: Session, limit: int = 100) -> list[int]:
+        """Instances with a due timer, the longest due first: a read-only listing (nothing is locked, so
+        concurrent callers get the same list). Workers take their work with claim_due instead."""
         now = clock.utcnow_naive()
         return list(session.scalars(select(PendingTimer.instance_id).where(PendingTimer.due_at <= now)
-                                    .group_by(PendingTimer.instance_id).limit(limit)))
+                                    .group_by(PendingTimer.instance_id)
+                                    .order_by(func.min(PendingTimer.due_at), PendingTimer.instance_id).limit(limit)))
 
     @staticmethod
     def next_due(session: Session) -> datetime | None:

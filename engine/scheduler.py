@@ -1,11 +1,13 @@
 """The timer loop: one short APScheduler interval job per process claims due timers.
 
 APScheduler's own job stores must not be shared by several processes, so due times live in our
-wf_timer table; the engine's fire_due_timers() makes each timer fire exactly once.
+wf_timer table; the engine's claim_due() gives concurrent workers different instances and
+fire_claimed() makes each timer fire exactly once.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -16,26 +18,60 @@ from .runtime import ConflictError, Runtime
 
 log = logging.getLogger(__name__)
 
+# A tick that is still draining a backlog when the next interval comes makes APScheduler skip that run
+# (max_instances=1) and warn about it every interval: expected then, so only that message is dropped.
+_OVERRUN = "maximum number of running instances reached"
+
+
+class _DropOverrunWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _OVERRUN not in record.getMessage()
+
+
+_scheduler_log = logging.getLogger("apscheduler.scheduler.engine-timers")
+_scheduler_log.addFilter(_DropOverrunWarnings())
+
 
 def run_due_timers(runtime: Runtime, session_scope: Callable[[], AbstractContextManager[Session]],
-                   batch: int = 100) -> int:
-    """Fire what is due now; each instance in its own transaction. Returns timers fired."""
-    with session_scope() as session:
-        due = runtime.due_instances(session, batch)
+                   budget: float = 5.0) -> int:
+    """Fire what is due now, the longest due first, until nothing due is left or `budget` seconds are
+    spent (the next tick goes on): a morning burst drains at full speed instead of one batch per tick.
+
+    Each instance is claimed and fired in its own transaction (runtime.claim_due, then fire_claimed), so
+    several workers share the backlog without taking the same instance. An instance that fails or fires
+    nothing is not claimed again within this call; it is retried at the next tick. At least one instance
+    is tried per call, whatever the budget. Returns timers fired.
+    """
+    deadline = time.monotonic() + budget
+    skip: set[int] = set()
     fired = 0
-    for instance_id in due:
+    while True:
+        claimed: int | None = None
         try:
             with session_scope() as session:
-                fired += runtime.fire_due_timers(session, instance_id)
+                row = runtime.claim_due(session, skip)
+                if row is None:
+                    return fired
+                claimed = row.id
+                count = runtime.fire_claimed(session, row)
+            fired += count
+            if not count:
+                skip.add(claimed)  # someone else fired it (SQLite), or the engine found nothing due
         except ConflictError:
-            continue  # another process or user moved the instance; the timer is retried next tick
+            if claimed is not None:
+                skip.add(claimed)  # a user moved the instance meanwhile: retried next tick
         except Exception:
-            log.exception("timer of instance %s failed", instance_id)
-    return fired
+            if claimed is None:  # the claim itself failed (database gone?): try again next tick
+                log.exception("claiming due timers failed")
+                return fired
+            log.exception("timer of instance %s failed", claimed)
+            skip.add(claimed)
+        if time.monotonic() >= deadline:
+            return fired
 
 
 def start_scheduler(job: Callable[[], object], interval_seconds: float) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(daemon=True)
+    scheduler = BackgroundScheduler(daemon=True, logger=_scheduler_log)
     scheduler.add_job(job, "interval", seconds=interval_seconds, max_instances=1, coalesce=True,
                       id="engine-timers")
     scheduler.start()
