@@ -92,6 +92,14 @@ def applicant_task(declaration: Declaration, bpmn_id: str, scope: str | None = N
     return db.session.scalar(query)
 
 
+def current_step(declaration: Declaration, bpmn_id: str, refusal: str) -> HumanTask:
+    """The applicant's task the request is for; 409 with `refusal` when the declaration is elsewhere."""
+    task = applicant_task(declaration, bpmn_id)
+    if task is None:
+        raise ServiceError(refusal, 409)
+    return task
+
+
 def applicant_tasks(declaration: Declaration) -> list[HumanTask]:
     if declaration.instance_id is None:
         return []
@@ -152,7 +160,7 @@ def start(user: User, project_id: int) -> Declaration:
         stage = stages.next_stage(project)
         if stage is None:
             raise ServiceError("该项目立项、可研、初步设计三个阶段均已批复，无需再次申报；后续事项请办理报建", 409)
-    elif _main_item_approved(project):
+    elif AUTHORISATION_ITEM in stages.approved_before(project.id):
         raise ServiceError("该项目已核准，无需再次申报；变更请在核准文件管理中办理，后续事项请办理报建", 409)
     process = stages.STAGE_PROCESS if stage in ("可研", "初步设计") else project.kind
     return open_declaration(user, project, stage, process)
@@ -173,12 +181,6 @@ def open_declaration(user: User, project: Project, stage: str, process: str) -> 
     return declaration
 
 
-def _main_item_approved(project: Project) -> bool:
-    return db.session.scalar(select(ItemCase.id).join(Declaration, ItemCase.declaration_id == Declaration.id).where(
-        Declaration.project_id == project.id, ItemCase.item_code == AUTHORISATION_ITEM,
-        ItemCase.status == "approved").limit(1)) is not None
-
-
 def questionnaire_defaults(declaration: Declaration) -> dict[str, Any]:
     """This declaration's answers; a later stage starts from the previous stage's (the applicant
     checks them rather than answering everything again)."""
@@ -195,9 +197,7 @@ def questionnaire_defaults(declaration: Declaration) -> dict[str, Any]:
 @use_case
 def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     declaration = own_declaration(user, declaration_id)
-    task = applicant_task(declaration, "questionnaire")
-    if task is None:
-        raise ServiceError("当前不在填写问卷环节", 409)
+    task = current_step(declaration, "questionnaire", "当前不在填写问卷环节")
     outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw)
     declaration.answers = jsonable(outcome.values["declaration_questions"])
     return declaration
@@ -205,8 +205,7 @@ def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
 
 def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
     declaration = own_declaration(user, declaration_id)
-    if applicant_task(declaration, "submit") is None:
-        raise ServiceError("申报已提交，不能再修改事项", 409)
+    current_step(declaration, "submit", "申报已提交，不能再修改事项")
     return declaration, case_in(declaration.id, item_code)
 
 
@@ -262,9 +261,7 @@ def _missing_required(declaration: Declaration) -> dict[str, str]:
 @use_case
 def submit(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     declaration = own_declaration(user, declaration_id)
-    task = applicant_task(declaration, "submit")
-    if task is None:
-        raise ServiceError("当前不在提交环节", 409)
+    task = current_step(declaration, "submit", "当前不在提交环节")
     extra: dict[str, Any] = {}
     if raw.get("action") == "submit":
         errors = _missing_required(declaration)
@@ -496,7 +493,7 @@ def _sync_determined(session: Session, declaration: Declaration, event: dict[str
     session.execute(delete(ItemCase).where(ItemCase.declaration_id == declaration.id, ItemCase.item_code.notin_(codes))
                     .execution_options(synchronize_session=False))
     existing = set(session.scalars(select(ItemCase.item_code).where(ItemCase.declaration_id == declaration.id)))
-    reusable = stages.approved_before(declaration.project_id, declaration.id)
+    reusable = stages.approved_before(declaration.project_id, exclude=declaration.id)
     for code in codes:
         if code in existing:
             continue

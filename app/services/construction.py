@@ -23,8 +23,7 @@ REQUIRES = {"completion_filing": "construction_permit"}
 def build_refusal(project: Project) -> str | None:
     """Why 报建 is not open yet for the project, or None when it is."""
     if project.kind == "approval":
-        steps = stages.stage_line(project)
-        return None if steps and steps[0].state == "done" else "审批类项目须在项目建议书（立项）批复后办理报建"
+        return None if "proposal" in stages.approved_before(project.id) else "审批类项目须在项目建议书（立项）批复后办理报建"
     from .permits import effective_status
 
     permit = db.session.scalar(select(Permit).where(Permit.project_id == project.id).order_by(Permit.id.desc()))
@@ -68,7 +67,7 @@ class BuildOption:
 def options(declaration: Declaration) -> list[tuple[str, list[BuildOption]]]:
     """Every item the project may choose, under its 工改 stage, with what the platform already knows."""
     project = declaration.project
-    approved = stages.approved_before(project.id, declaration.id)
+    approved = stages.approved_before(project.id, exclude=declaration.id)
     handling = {c.item_code: c for c in db.session.scalars(
         select(ItemCase).join(Declaration, ItemCase.declaration_id == Declaration.id).where(
             Declaration.project_id == project.id, Declaration.id != declaration.id,
@@ -99,12 +98,10 @@ def _name(code: str) -> str:
 
 @use_case
 def choose(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
-    from .approval import applicant_task, own_declaration
+    from .approval import current_step, own_declaration
 
     declaration = own_declaration(user, declaration_id)
-    task = applicant_task(declaration, CHOOSE_TASK)
-    if task is None:
-        raise ServiceError("当前不在选择报建事项环节", 409)
+    task = current_step(declaration, CHOOSE_TASK, "当前不在选择报建事项环节")
     _, values = validate("construction_items", raw)
     allowed = {o.item.code: o for _, rows in options(declaration) for o in rows}
     problems = []

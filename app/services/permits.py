@@ -101,10 +101,15 @@ def tell(session: Session, instance_id: int | None, message: str, payload: dict[
 
 
 # ---- access ------------------------------------------------------------------------------------------
-def own_permit(user: User, permit_id: int) -> Permit:
+def _permit(permit_id: int) -> Permit:
     permit = db.session.get(Permit, permit_id)
     if permit is None:
         raise not_found("证照不存在")
+    return permit
+
+
+def own_permit(user: User, permit_id: int) -> Permit:
+    permit = _permit(permit_id)
     if user.enterprise_id is None or permit.enterprise_id != user.enterprise_id:
         raise forbid("无权办理其他单位的项目")
     return permit
@@ -112,9 +117,7 @@ def own_permit(user: User, permit_id: int) -> Permit:
 
 def authority_permit(user: User, permit_id: int) -> Permit:
     """The issuing department's 受理/办理 staff only."""
-    permit = db.session.get(Permit, permit_id)
-    if permit is None:
-        raise not_found("证照不存在")
+    permit = _permit(permit_id)
     if user.department_id is None or permit.department_id != user.department_id \
             or not user.roles.intersection(REVIEWER_ROLES):
         raise forbid("该证照不是本部门签发的")
@@ -122,9 +125,7 @@ def authority_permit(user: User, permit_id: int) -> Permit:
 
 
 def readable_permit(user: User, permit_id: int) -> Permit:
-    permit = db.session.get(Permit, permit_id)
-    if permit is None:
-        raise not_found("证照不存在")
+    permit = _permit(permit_id)
     if permit.enterprise_id == user.enterprise_id or permit.department_id == user.department_id:
         return permit
     raise forbid("无权查看该证照")

@@ -54,10 +54,11 @@ def choices(source: str) -> list[tuple[str, str]]:
     if source == "filing_authorities":
         return [(str(d.id), d.name) for d in s.scalars(select(Department).where(Department.files_projects)
                                                        .order_by(Department.region_code))]
-    if source == "build_items":  # 报建: every item but the main ones (which projects per stage, see stages.py)
+    if source == "build_items":  # 报建: every item but the main ones (a stage's or 核准's own)
+        from .stages import MAIN_ITEMS
+
         return [(i.code, i.name) for i in s.scalars(select(ApprovalItem).where(
-            ApprovalItem.active, ApprovalItem.code.notin_(("proposal", "feasibility", "preliminary_design",
-                                                           "authorisation"))).order_by(ApprovalItem.sort))]
+            ApprovalItem.active, ApprovalItem.code.notin_(MAIN_ITEMS)).order_by(ApprovalItem.sort))]
     if source == "capital_ratios":
         return [(c.code, f"{c.name}（不低于{Decimal(c.min_ratio) * 100:.0f}%）")
                 for c in s.scalars(select(CapitalRatio).order_by(CapitalRatio.min_ratio.desc(), CapitalRatio.code))]

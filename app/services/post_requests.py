@@ -18,7 +18,7 @@ from ..documents.change_letter import ChangeLetterData, ChangeRow, render_change
 from ..domain import validity
 from ..extensions import db
 from ..formkit import FormInvalid
-from ..models import Permit, PostRequest, Project, User
+from ..models import REQUEST_STATUS, Permit, PostRequest, Project, User
 from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
@@ -273,8 +273,6 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> PostRe
 
 
 # ---- what the diagrams report ----------------------------------------------------------------------------
-_STATUS = {"accepted": "accepted", "reviewed": "reviewed", "issued": "issued", "refused": "refused",
-           "rejected": "rejected", "reapproval": "reapproval"}
 _DECIDED = {"issued": "已办结（同意）", "refused": "不予同意", "rejected": "不予受理",
             "reapproval": "属重大变化，须重新赋码办理"}
 
@@ -290,8 +288,8 @@ def on_request_saved(session: Session, instance: Instance, workflow: Any, events
     permit, project = request.permit, request.project
     for event in events:
         kind = event["kind"]
-        if kind in _STATUS:
-            request.status = _STATUS[kind]
+        if kind in REQUEST_STATUS:  # the diagrams name their events after the statuses
+            request.status = kind
         if kind in _DECIDED:
             request.decided_at = clock.utcnow_naive()
         if kind == "issued":

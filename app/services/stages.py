@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
 from ..extensions import db
@@ -46,17 +47,14 @@ class StageStep:
 
 def _main_cases(project: Project) -> dict[str, tuple[Declaration, ItemCase | None]]:
     """Per stage, the latest declaration and its main item case."""
-    latest: dict[str, tuple[Declaration, ItemCase | None]] = {}
-    declarations = db.session.scalars(select(Declaration).where(Declaration.project_id == project.id)
-                                      .order_by(Declaration.id))
     codes = dict(APPROVAL_STAGES)
-    for declaration in declarations:
-        if declaration.stage not in codes:
-            continue
-        case = db.session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration.id,
-                                                        ItemCase.item_code == codes[declaration.stage]))
-        latest[declaration.stage] = (declaration, case)
-    return latest
+    main_item = sql_case(codes, value=Declaration.stage)
+    rows = db.session.execute(
+        select(Declaration, ItemCase).outerjoin(ItemCase, (ItemCase.declaration_id == Declaration.id)
+                                                & (ItemCase.item_code == main_item))
+        .where(Declaration.project_id == project.id, Declaration.stage.in_(list(codes)))
+        .order_by(Declaration.id)).all()
+    return {declaration.stage: (declaration, item_case) for declaration, item_case in rows}  # the latest wins
 
 
 def stage_line(project: Project) -> list[StageStep]:
@@ -91,13 +89,14 @@ def next_stage(project: Project) -> str | None:
     return None
 
 
-def approved_before(project_id: int, declaration_id: int) -> dict[str, ItemCase]:
-    """Items already approved on the platform for this project, by code: reused, never asked again
-    (发改投资〔2019〕268号)."""
-    rows = db.session.scalars(select(ItemCase).join(Declaration, ItemCase.declaration_id == Declaration.id).where(
-        Declaration.project_id == project_id, Declaration.id != declaration_id, ItemCase.status == "approved")
-        .order_by(ItemCase.decided_at))
-    return {case.item_code: case for case in rows}
+def approved_before(project_id: int, exclude: int | None = None) -> dict[str, ItemCase]:
+    """Items already approved on the platform for this project (outside declaration `exclude`), by code:
+    reused, never asked again (发改投资〔2019〕268号)."""
+    query = select(ItemCase).join(Declaration, ItemCase.declaration_id == Declaration.id).where(
+        Declaration.project_id == project_id, ItemCase.status == "approved").order_by(ItemCase.decided_at)
+    if exclude is not None:
+        query = query.where(Declaration.id != exclude)
+    return {case.item_code: case for case in db.session.scalars(query)}
 
 
 # ---- 信息确认 --------------------------------------------------------------------------------------
@@ -137,12 +136,10 @@ def _shown(value: Any) -> str:
 def confirm(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     """信息确认: the basic information as the applicant confirms it for this stage; changes are kept
     before → after on the declaration and applied to the project."""
-    from .approval import applicant_task, own_declaration
+    from .approval import current_step, own_declaration
 
     declaration = own_declaration(user, declaration_id)
-    task = applicant_task(declaration, CONFIRM_TASK)
-    if task is None:
-        raise ServiceError("当前不在信息确认环节", 409)
+    task = current_step(declaration, CONFIRM_TASK, "当前不在信息确认环节")
     _, values = validate("stage_confirm", raw)
     overrun = budget_overrun(declaration, values["total_investment"])
     note = (values.get("overrun_note") or "").strip()

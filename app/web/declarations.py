@@ -34,7 +34,8 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
             a for a in approval.current_attachments(declaration) if a.item_code is None],
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
         item_names={c.item_code: c.item_name for c, _, _ in rows},
-        build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else []), status
+        build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else [],
+        main_items=stages.MAIN_ITEMS), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
