@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from app.services.calendar import today
-from tests.e2e.test_browser import login, logout
+from tests.e2e.test_browser import login, logout, take_code
 from tests.integration.approval_helpers import pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -43,25 +44,6 @@ def submit_step(page: Page, step: str) -> None:
     expect(page.locator(".flash.success")).to_contain_text("已办理")
 
 
-def take_declared_code(page: Page, kind_label: str, name: str, address: str, scale: str, start, investment: str):  # noqa: ANN001
-    """领码 of a 核准类 or 审批类 project in 江海区 (新建, 700 days of works); the flash names the code."""
-    page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
-    page.get_by_label(kind_label).check()
-    page.fill("#f_name", name)
-    page.select_option("#f_type_code", "01")
-    page.select_option("#f_industry_code", "C3484")
-    page.select_option("#f_nature", "新建")
-    page.select_option("#f_region_code", "440704")
-    page.fill("#f_address", address)
-    page.fill("#f_scale_content", scale)
-    page.fill("#f_planned_start", start.isoformat())
-    page.fill("#f_planned_end", (start + timedelta(days=700)).isoformat())
-    page.fill("#f_total_investment", investment)
-    page.get_by_role("button", name="确认信息并申请赋码").click()
-    expect(page.locator(".flash.success")).to_contain_text("领码成功")
-    return re.search(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}", page.locator(".flash.success").inner_text()).group(0)
-
-
 def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
     """Upload the PDF for every required material of the item still missing one."""
     while True:
@@ -73,24 +55,37 @@ def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
         expect(page.locator(".flash.success")).to_have_text("材料已上传")
 
 
-def approve_in_browser(page: Page, reviewers: tuple[str, str], number: str, item: str, document: tuple[str, str],
-                       opinion: str) -> None:
-    """受理 by the acceptor, then 办理 and 办结 准予许可 by the handler, with the document's 文号 and title."""
-    acceptor, handler = reviewers
+def accept_in_browser(page: Page, acceptor: str, number: str, item: str) -> None:
+    """受理 with the project code verified."""
     open_case(page, acceptor, number, item, "受理")
     page.locator("#f_code_verified").check()
     page.get_by_label("受理", exact=True).check()
     submit_step(page, "受理")
+
+
+def decide_in_browser(page: Page, handler: str, number: str, item: str, opinions: tuple[str, str],
+                      document: tuple[str, str], step: str = "办结",
+                      before_submit: Callable[[], None] | None = None) -> None:
+    """办理 (审查完毕) then 办结 准予许可 with the document's 文号 and title; `before_submit` fills the rest."""
     open_case(page, handler, number, item, "办理")
     page.get_by_label("审查完毕，提交办结").check()
-    page.fill("#f_opinion", opinion)
+    page.fill("#f_opinion", opinions[0])
     submit_step(page, "办理")
-    open_case(page, handler, number, item, "办结")
+    open_case(page, handler, number, item, step)
     page.get_by_label("准予许可").check()
     page.fill("#f_doc_number", document[0])
     page.fill("#f_doc_title", document[1])
-    page.fill("#f_opinion", opinion)
-    submit_step(page, "办结")
+    page.fill("#f_opinion", opinions[1])
+    if before_submit is not None:
+        before_submit()
+    submit_step(page, step)
+
+
+def approve_in_browser(page: Page, reviewers: tuple[str, str], number: str, item: str, document: tuple[str, str],
+                       opinion: str) -> None:
+    """受理 by the acceptor, then 办理 and 办结 准予许可 by the handler."""
+    accept_in_browser(page, reviewers[0], number, item)
+    decide_in_browser(page, reviewers[1], number, item, (opinion, opinion), document)
 
 
 def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, shots, tmp_path):
@@ -100,8 +95,8 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
 
     # 企业：领码（核准类）
     login(page, "qiye")
-    take_declared_code(page, "核准类（列入政府核准的投资项目目录）", PROJECT, "江海区高新东路8号",
-                       "新建厂房3万平方米，建设新材料生产线4条", start, "50000")
+    take_code(page, PROJECT, "江海区高新东路8号", "新建厂房3万平方米，建设新材料生产线4条", start,
+              start + timedelta(days=700), kind_label="核准类（列入政府核准的投资项目目录）", investment="50000")
 
     # 事项申报：问卷
     row = page.locator("table.list tbody tr", has_text=PROJECT)
@@ -137,10 +132,7 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
     expect(page.locator("#case-eia")).to_contain_text("江门市生态环境局")
 
     # 生态环境：受理 → 办理 asks for 补正 → the clock pauses.
-    open_case(page, "hb_shouli", number, "建设项目环境影响评价审批", "受理")
-    page.locator("#f_code_verified").check()
-    page.get_by_label("受理", exact=True).check()
-    submit_step(page, "受理")
+    accept_in_browser(page, "hb_shouli", number, "建设项目环境影响评价审批")
     open_case(page, "hb_banli", number, "建设项目环境影响评价审批", "办理")
     expect(page.locator("#clock .light")).to_have_attribute("data-light", "green")
     first_material = page.locator("input[name=missing_material]").first
@@ -170,40 +162,25 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
     expect(page.locator("#progress .timeline")).to_contain_text("暂停计时")
     expect(page.locator("#progress .timeline")).to_contain_text("恢复计时")
 
-    open_case(page, "hb_banli", number, "建设项目环境影响评价审批", "办理")
-    page.get_by_label("审查完毕，提交办结").check()
-    page.fill("#f_opinion", "材料齐全，同意")
-    submit_step(page, "办理")
-    open_case(page, "hb_banli", number, "建设项目环境影响评价审批", "办结")
-    page.get_by_label("准予许可").check()
-    page.fill("#f_doc_number", "江环审〔2026〕21号")
-    page.fill("#f_doc_title", "关于示范新材料产业园项目环境影响报告表的批复")
-    page.fill("#f_opinion", "同意该项目按报告表所列内容建设。")
-    submit_step(page, "办结")
+    decide_in_browser(page, "hb_banli", number, "建设项目环境影响评价审批",
+                      ("材料齐全，同意", "同意该项目按报告表所列内容建设。"),
+                      ("江环审〔2026〕21号", "关于示范新材料产业园项目环境影响报告表的批复"))
 
     # 发展改革：核准, with 招标核准 in the same document.
-    open_case(page, "sfg_shouli", number, "企业投资项目核准（含招标核准）", "受理")
-    page.locator("#f_code_verified").check()
-    page.get_by_label("受理", exact=True).check()
-    submit_step(page, "受理")
-    open_case(page, "sfg_banli", number, "企业投资项目核准（含招标核准）", "办理")
-    page.get_by_label("审查完毕，提交办结").check()
-    page.fill("#f_opinion", "符合产业政策和规划")
-    submit_step(page, "办理")
-    open_case(page, "sfg_banli", number, "企业投资项目核准（含招标核准）", "办结（含招标核准）")
-    page.get_by_label("准予许可").check()
-    page.fill("#f_doc_number", "江发改核准〔2026〕7号")
-    page.fill("#f_doc_title", "关于示范新材料产业园项目核准的批复")
-    page.fill("#f_opinion", "同意建设示范新材料产业园项目。")
-    for package in ("survey", "design", "supervision", "goods"):
-        page.select_option(f"#f_tender_{package}_scope", "不招标")
-        page.select_option(f"#f_tender_{package}_method", "—")
-        page.select_option(f"#f_tender_{package}_org", "—")
-    page.select_option("#f_tender_works_scope", "全部招标")
-    page.select_option("#f_tender_works_method", "公开招标")
-    page.select_option("#f_tender_works_org", "委托招标")
-    page.screenshot(path=shots / "a4-decide-tender.png", full_page=True)
-    submit_step(page, "办结（含招标核准）")
+    def tender() -> None:
+        for package in ("survey", "design", "supervision", "goods"):
+            page.select_option(f"#f_tender_{package}_scope", "不招标")
+            page.select_option(f"#f_tender_{package}_method", "—")
+            page.select_option(f"#f_tender_{package}_org", "—")
+        page.select_option("#f_tender_works_scope", "全部招标")
+        page.select_option("#f_tender_works_method", "公开招标")
+        page.select_option("#f_tender_works_org", "委托招标")
+        page.screenshot(path=shots / "a4-decide-tender.png", full_page=True)
+
+    item = "企业投资项目核准（含招标核准）"
+    accept_in_browser(page, "sfg_shouli", number, item)
+    decide_in_browser(page, "sfg_banli", number, item, ("符合产业政策和规划", "同意建设示范新材料产业园项目。"),
+                      ("江发改核准〔2026〕7号", "关于示范新材料产业园项目核准的批复"), "办结（含招标核准）", tender)
 
     # 企业：办结告知书 and the 核准 document.
     logout(page)

@@ -46,19 +46,23 @@ def claim_from_todo(page: Page, number: str, step: str, shots=None) -> None:
     expect(page.locator("h1")).to_contain_text(f"{step}：{number}")
 
 
-def take_code(page: Page, name: str, address: str, scale: str, start, end) -> str:  # noqa: ANN001
-    """领码 from the navigation; returns the project code the flash announces."""
+def take_code(page: Page, name: str, address: str, scale: str, start, end, *, kind_label: str | None = None,  # noqa: ANN001
+              investment: str = "1000") -> str:
+    """领码 in 江海区 from the navigation; returns the project code the flash announces. Without
+    `kind_label` a 备案类 技术改造 project; with it (核准类 / 审批类) a 新建 one of type 01."""
     page.get_by_role("navigation").get_by_role("link", name="领码申请").click()
+    if kind_label is not None:
+        page.get_by_label(kind_label).check()
     page.fill("#f_name", name)
-    page.select_option("#f_type_code", "02")
+    page.select_option("#f_type_code", "02" if kind_label is None else "01")
     page.select_option("#f_industry_code", "C3484")
-    page.select_option("#f_nature", "技术改造")
+    page.select_option("#f_nature", "技术改造" if kind_label is None else "新建")
     page.select_option("#f_region_code", "440704")
     page.fill("#f_address", address)
     page.fill("#f_scale_content", scale)
     page.fill("#f_planned_start", start.isoformat())
     page.fill("#f_planned_end", end.isoformat())
-    page.fill("#f_total_investment", "1000")
+    page.fill("#f_total_investment", investment)
     page.get_by_role("button", name="确认信息并申请赋码").click()
     flash = page.locator(".flash.success")
     expect(flash).to_contain_text("领码成功，项目代码：")

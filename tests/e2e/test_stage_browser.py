@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.services.calendar import today
-from tests.e2e.test_approval_browser import approve_in_browser, take_declared_code, upload_all
-from tests.e2e.test_browser import login, logout
+from tests.e2e.test_approval_browser import approve_in_browser, upload_all
+from tests.e2e.test_browser import login, logout, take_code
 from tests.integration.approval_helpers import pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,8 @@ def test_proposal_then_feasibility_with_information_confirmed(page: Page, shots,
     start = today() + timedelta(days=90)
 
     login(page, "qiye")
-    code = take_declared_code(page, "审批类（政府投资）", PROJECT, "东海路1号", "新建政务服务大楼2万平方米", start, "30000")
+    code = take_code(page, PROJECT, "东海路1号", "新建政务服务大楼2万平方米", start, start + timedelta(days=700),
+                     kind_label="审批类（政府投资）", investment="30000")
 
     # 立项: the project page offers 事项申报 on the stage line.
     page.locator("table.list tbody tr", has_text=PROJECT).get_by_role("link", name="阶段申请、报建").click()
