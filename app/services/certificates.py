@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from ..documents.certificate import FilingCertificateData, format_cn_date, render_filing_certificate
 from ..extensions import db
-from ..models import FilingCertificate, User
+from ..models import PERMIT_STATUS, FilingCertificate, Permit, Project, User
 from . import calendar, forbid, not_found
 
-STATUS = {"valid": "有效", "lapsed": "已失效（超过有效期未开工）", "cancelled": "已注销", "revoked": "已撤销"}
+# One set of status words for the certificate and its permit (a replaced certificate had none here).
+STATUS = PERMIT_STATUS
 
 
 def effective_status(certificate: FilingCertificate) -> str:
@@ -22,6 +23,15 @@ def effective_status(certificate: FilingCertificate) -> str:
 
 def verify(number: str) -> FilingCertificate | None:
     return db.session.scalar(select(FilingCertificate).where(FilingCertificate.number == number.strip()))
+
+
+def successor(certificate: FilingCertificate) -> Permit | None:
+    """After 重新赋码, the permit of the new project code that took this certificate's place."""
+    if certificate.status != "replaced":
+        return None
+    return db.session.scalar(select(Permit).join(Project, Project.id == Permit.project_id)
+                             .where(Project.predecessor_id == certificate.project_id)
+                             .order_by(Permit.id.desc()).limit(1))
 
 
 def verify_url(certificate: FilingCertificate) -> str:

@@ -20,7 +20,9 @@ def verify(number: str):
     certificate = certificates.verify(number)
     status = certificates.effective_status(certificate) if certificate else None
     return render_template("public/verify.html", certificate=certificate, number=number, status=status,
-                           status_label=certificates.STATUS.get(status or "", "")), (200 if certificate else 404)
+                           status_label=certificates.STATUS.get(status or "", ""),
+                           successor=certificates.successor(certificate) if certificate else None), \
+        (200 if certificate else 404)
 
 
 @bp.route("/public/projects")

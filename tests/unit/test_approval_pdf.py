@@ -25,7 +25,7 @@ from app.documents.approval import (
     render_item_decision,
 )
 
-VERIFY_URL = "https://tzxm.example.gov.cn/verify/doc/2601-440705-04-01-654321?sig=ab12cd34"
+VERIFY_URL = "https://tzxm.example.gov.cn/verify/doc/2601-440705-04-01-654328?sig=ab12cd34"
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
@@ -49,7 +49,7 @@ def decision() -> ItemDecisionData:
         title="关于江门市新会区年产20万吨高性能铝合金型材项目核准的批复",
         authority_name="江门市发展和改革局",
         item_name="企业投资项目核准",
-        project_code="2601-440705-04-01-654321",
+        project_code="2601-440705-04-01-654328",
         project_name="江门市新会区年产20万吨高性能铝合金型材项目",
         enterprise_name="江门市某某铝业有限公司",
         approved=True,
@@ -83,7 +83,7 @@ def _notice_item(i: int, result: str = "准予许可") -> NoticeItem:
 def notice() -> CompletionNoticeData:
     return CompletionNoticeData(
         number="江办结〔2026〕0001号",
-        project_code="2601-440705-04-01-654321",
+        project_code="2601-440705-04-01-654328",
         project_name="江门市新会区年产20万吨高性能铝合金型材项目",
         enterprise_name="江门市某某铝业有限公司",
         declaration_number="SB20260301000123",

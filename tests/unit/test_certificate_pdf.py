@@ -24,7 +24,7 @@ from app.documents.certificate import (
     render_notice_pdf,
 )
 
-VERIFY_URL = "https://tzxm.example.gov.cn/verify/2611-440300-04-01-123456?sig=ab12cd34"
+VERIFY_URL = "https://tzxm.example.gov.cn/verify/2611-440300-04-01-123458?sig=ab12cd34"
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
@@ -36,7 +36,7 @@ needs_poppler = pytest.mark.skipif(
 def data() -> FilingCertificateData:
     return FilingCertificateData(
         number="粤备〔2026〕440300-000123号",
-        project_code="2611-440300-04-01-123456",
+        project_code="2611-440300-04-01-123458",
         project_name="年产10万套储能电池模组智能制造生产线建设项目",
         enterprise_name="深圳市某某新能源科技有限公司",
         enterprise_uscc="91440300MA5FXXXX1X",
@@ -125,7 +125,7 @@ def test_long_scale_content_still_one_page(data: FilingCertificateData, tmp_path
 def test_notice_pdf(tmp_path: Path) -> None:
     pdf = render_notice_pdf(
         "项目备案变更函",
-        [("项目代码", "2611-440300-04-01-123456"), ("变更事项", "总投资由52000万元调整为60000万元")],
+        [("项目代码", "2611-440300-04-01-123458"), ("变更事项", "总投资由52000万元调整为60000万元")],
         "特此函告。\n深圳市南山区发展和改革局",
     )
     assert pdf.startswith(b"%PDF")

@@ -31,7 +31,7 @@ def data() -> ChangeLetterData:
         letter_number="BG2644070400001",
         permit_kind="备案证",
         permit_number="粤备〔2026〕440704-000123号",
-        project_code="2611-440704-04-01-123456",
+        project_code="2611-440704-04-01-123452",
         project_name="江门市蓬江区年产10万套储能电池模组智能制造生产线建设项目",
         enterprise_name="江门市某某新能源科技有限公司",
         authority_name="江门市蓬江区发展和改革局",
