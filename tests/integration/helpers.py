@@ -68,3 +68,12 @@ def act(client, username: str, application: FilingApplication, bpmn_id: str, dat
     task = task_for(application, bpmn_id)
     assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
     return client.post(f"/reviewer/tasks/{task.id}/complete", data=data)
+
+
+def field_errors(body: str) -> dict[str, str]:
+    """The per-field messages a form page shows (the fields marked red), by field name."""
+    import lxml.html
+
+    page = lxml.html.fromstring(body)
+    return {field.get("data-field"): field.xpath("string(.//div[contains(@class, 'error-text')])").strip()
+            for field in page.xpath("//div[contains(concat(' ', @class, ' '), ' has-error ')]")}

@@ -7,7 +7,15 @@ from app.extensions import db
 from app.models import FilingApplication, FilingCertificate, HumanTask, Notification, TrailEntry
 from engine import clock
 from tests.conftest import login
-from tests.integration.helpers import act, apply_code, authority_id, filing_form, submit_filing, task_for
+from tests.integration.helpers import (
+    act,
+    apply_code,
+    authority_id,
+    field_errors,
+    filing_form,
+    submit_filing,
+    task_for,
+)
 
 
 def refreshed(application: FilingApplication) -> FilingApplication:
@@ -54,13 +62,18 @@ def test_bad_form_names_each_field_and_writes_nothing(client):
                        capital="10", planned_start="2001-01-01", action="submit")
     response = client.post("/enterprise/filings/new", data=data)
     assert response.status_code == 422
-    body = response.data.decode()
-    assert "「总投资」金额与「自有资金」" in body or "联系人手机" in body
-    assert "须为11位手机号码" in body
+    # Field checks come first: the malformed phone is the one field marked, with its own message.
+    assert field_errors(response.data.decode()) == {"contact_phone": "「联系人手机」须为11位手机号码"}
     assert db.session.query(FilingApplication).count() == 0  # one transaction: nothing half-written
     response = client.post("/enterprise/filings/new", data={**data, "contact_phone": "13800138000"})
-    body = response.data.decode()
-    assert response.status_code == 422 and "总投资" in body and "项目资本金不得低于" in body and "计划开工时间" in body
+    assert response.status_code == 422
+    # Then the rules across fields, each pinned to the field it concerns.
+    errors = field_errors(response.data.decode())
+    assert set(errors) == {"total_investment", "capital", "planned_start"}
+    assert errors["total_investment"].startswith("「总投资」金额与「自有资金」、「国内贷款」")
+    assert errors["capital"].startswith("项目资本金不得低于固定资产投资的20%")
+    assert errors["planned_start"] == "计划开工时间不得早于备案证签发时间，请预留审批时间"
+    assert db.session.query(FilingApplication).count() == 0
 
 
 def test_screening_refuses_overcapacity_with_rule_named(client):
