@@ -47,6 +47,16 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # pysqlite opens transactions itself, deferred: a transaction that read and then writes must
+            # upgrade its lock, and in WAL mode that fails at once ("database is locked", no busy wait)
+            # when another connection wrote in between: two filings at the same moment gave a 500.
+            # We open every transaction ourselves as BEGIN IMMEDIATE (SQLAlchemy's pysqlite recipe): the
+            # write lock is taken up front and a second writer waits up to busy_timeout for its turn.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(db.engine, "begin")
+        def _on_begin(connection) -> None:  # noqa: ANN001
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

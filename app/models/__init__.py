@@ -22,6 +22,7 @@ from .catalogue import (
     PolicyRuleRow,
     ProjectType,
 )
+from .counters import FormToken, NumberCounter
 from .filing import FILING_STATUS, FilingApplication, FilingCertificate, Notification
 from .lifecycle import (
     NOTICE_KINDS,
@@ -47,5 +48,5 @@ __all__ = [
     "CalendarDay", "CalendarYear", "CapitalRatio", "CatalogueEntry", "Department", "Enterprise",
     "FilingApplication", "FilingCertificate", "HumanTask", "Industry", "Instance", "Notification",
     "PendingTimer", "PolicyRuleRow", "ProcessVersion", "Project", "ProjectType", "Region", "Role",
-    "TrailEntry", "User", "UserRole",
+    "TrailEntry", "User", "UserRole", "FormToken", "NumberCounter",
 ]

@@ -180,6 +180,7 @@ class Attachment(db.Model):
     """A material attached to a declaration: for one item's listed material, or one the applicant added."""
 
     __tablename__ = "attachment"
+    __table_args__ = {"sqlite_autoincrement": True}  # a stale 删除 click must never hit a newer upload's id
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     declaration_id: Mapped[int] = mapped_column(ForeignKey("declaration.id", ondelete="CASCADE"), index=True)
     item_code: Mapped[str | None] = mapped_column(ForeignKey("approval_item.code"))  # None: shared by all

@@ -27,7 +27,7 @@ from ..models import (
     User,
     UserItemRole,
 )
-from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, stages, use_case
+from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, stages, use_case
 from .construction import BUILD_PROCESS, BUILD_STAGE
 from .platform import runtime
 
@@ -150,11 +150,12 @@ def start(user: User, project_id: int) -> Declaration:
         raise forbid("无权为其他单位的项目申报")
     if project.kind not in PROCESS_KEYS:
         raise ServiceError("备案类项目请办理备案，无需审批或核准事项申报", 409)
+    lock_project(project.id)  # two clicks at once: the second waits here, then finds the first's declaration
     busy = db.session.scalar(select(Declaration).where(Declaration.project_id == project.id,
                                                        Declaration.stage != BUILD_STAGE,
                                                        Declaration.status != "completed"))
-    if busy is not None:
-        return busy  # one open declaration per project: continue it
+    if busy is not None:  # one open declaration per project; the pages offer 继续申报 for it
+        raise ServiceError(f"该项目已有进行中的事项申报（{busy.number}），请勿重复提交；请在“我的项目”中点击“继续申报”", 409)
     stage = "立项"
     if project.kind == "approval":
         stage = stages.next_stage(project)

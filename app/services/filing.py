@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
-from engine.runtime import to_naive_utc
+from engine.runtime import ConflictError, to_naive_utc
 from engine.tables import HumanTask, Instance
 
 from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
-from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
+from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
 from .permits import open_permit
 from .platform import find_project, runtime
 
@@ -70,6 +70,7 @@ def prefill(user: User, code: str) -> dict[str, str]:
 
 def _create(user: User, raw: dict[str, Any]) -> FilingApplication:
     project = _check_project(user, str(raw.get("project_code", "")))
+    lock_project(project.id)  # the same form from two tabs: the second waits here, then finds the first
     busy = db.session.scalar(select(FilingApplication).where(
         FilingApplication.project_id == project.id,
         FilingApplication.status.notin_(["rejected"])))
@@ -111,7 +112,10 @@ def submit(user: User, raw: dict[str, Any], application_id: int | None = None) -
     if str(raw.get("project_code", "")).strip() not in (application.project.code, application.project.legacy_code):
         raise ServiceError("项目代码与本申请不一致", 422, {"project_code": "项目代码与本申请的项目不一致，请勿修改"})
     task = _editable(application)
-    outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit")
+    try:
+        outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit")
+    except ConflictError:  # submitted meanwhile from another tab: the engine's lock let the first through
+        raise ServiceError("该备案申请已提交，请勿重复提交", 409) from None
     application.draft = jsonable(outcome.values["filing"])
     application.department_id = outcome.values["department_id"]
     return application

@@ -1,6 +1,7 @@
 """领码: the enterprise declares basic information and the platform assigns the lifelong code."""
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain.project_code import generate_project_code
 from ..extensions import db
 from ..models import Declaration, FilingApplication, FilingCertificate, Project, User
-from . import ServiceError, calendar, forbid, not_found, use_case
+from . import ServiceError, calendar, forbid, form_token_result, not_found, use_case, use_form_token
 from .platform import validate
 
 
@@ -17,6 +18,10 @@ from .platform import validate
 def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
     if user.enterprise_id is None:
         raise forbid("只有企业用户可以申请项目代码")
+    raw = dict(raw)
+    token = raw.pop("form_token", None)
+    # First: a second post of the same form waits here for the first and is refused (409), nothing made.
+    use_form_token(db.session, user.id, "code_application", token)
     _, values = validate("code_application", raw)
     if values["unit_uscc"] != user.enterprise.uscc:
         raise ServiceError("项目单位与登录企业不一致", 422,
@@ -25,7 +30,14 @@ def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
                       **{k: values.get(k) for k in (
                           "type_code", "name", "industry_code", "catalogue_code", "region_code", "address",
                           "nature", "scale_content", "planned_start", "planned_end", "total_investment")})
-    return new_code(db.session, project)
+    new_code(db.session, project)
+    form_token_result(db.session, token, f"项目代码：{project.code}")
+    return project
+
+
+def new_form_token() -> str:
+    """A one-time token for a form that must not be submitted twice (see use_form_token)."""
+    return secrets.token_urlsafe(24)
 
 
 def new_code(session: Any, project: Project) -> Project:

@@ -39,11 +39,14 @@ def code_apply():
     if request.method == "GET":
         return _form_page("enterprise/code_apply.html", "code_application",
                           {"unit_uscc": current_user.enterprise.uscc if current_user.enterprise else "",
-                           "kind": request.args.get("kind", "filing")})
+                           "kind": request.args.get("kind", "filing"), "form_token": project_service.new_form_token()})
     try:
         project = project_service.apply_for_code(current_user, request.form.to_dict())
     except ServiceError as exc:
-        return _form_page("enterprise/code_apply.html", "code_application", request.form.to_dict(),
+        values = request.form.to_dict()
+        if exc.status == 409:  # already submitted: a deliberate new application needs a new token
+            values["form_token"] = project_service.new_form_token()
+        return _form_page("enterprise/code_apply.html", "code_application", values,
                           exc.errors or {"_": exc.message}, exc.status)
     flash(f"领码成功，项目代码：{project.code}", "success")
     return redirect(url_for("enterprise.projects"))

@@ -162,3 +162,159 @@ def test_cancel_and_revoke_race_on_one_permit_one_wins(client, app):
             "cancellation" if final.status == "cancelled" else "revocation"]
         kind = final.status
         assert db.session.query(Notification).filter_by(kind=kind).count() >= 1
+
+
+# ---- numbers and double submissions (issue 11 §2 defects 1 and 6) ------------------------------------------
+QIYE2_USCC = "91440300MA5DC0G84E"
+
+
+def _race(*calls) -> list:
+    """Run each call in its own thread, released together; their results in call order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = calls[n]()
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion, not lost in the thread)
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _enterprise_client(app, username: str, uscc: str):
+    """A signed-in enterprise with a fresh project code in 江海区 (the same county for everyone)."""
+    from tests.integration.helpers import code_form
+
+    client = login(app.test_client(), username)
+    response = client.post("/enterprise/code/new", data=code_form(unit_uscc=uscc))
+    assert response.status_code == 302, response.data.decode()
+    from app.models import Project
+
+    project = db.session.query(Project).order_by(Project.id.desc()).first()
+    return client, project.code
+
+
+def _filing_post(client, code: str):
+    from tests.integration.helpers import authority_id, filing_form
+
+    data = {**filing_form(code, authority_id=authority_id()), "action": "submit"}
+    return lambda: client.post("/enterprise/filings/new", data=data)
+
+
+def test_two_enterprises_submit_filings_in_one_county_at_once_both_stored_with_distinct_numbers(client, app):
+    from app.models import FilingApplication
+
+    for round_ in range(3):
+        first, first_code = _enterprise_client(app, "qiye", "91430300MA4RTM5T6H")
+        second, second_code = _enterprise_client(app, "qiye2", QIYE2_USCC)
+        responses = _race(_filing_post(first, first_code), _filing_post(second, second_code))
+        assert [r.status_code for r in responses] == [302, 302], (round_, responses)
+    db.session.expire_all()
+    numbers = [a.number for a in db.session.query(FilingApplication)]
+    assert len(numbers) == 6 and len(set(numbers)) == 6
+    assert all(a.status == "submitted" for a in db.session.query(FilingApplication))
+
+
+def test_banli_issues_two_filings_at_once_certificates_have_consecutive_numbers(client, app):
+    from app.models import FilingCertificate
+    from tests.integration.helpers import act, apply_code, submit_filing
+
+    login(client, "qiye")
+    applications = [submit_filing(client, apply_code(client)) for _ in range(2)]
+    for application in applications:
+        assert act(client, "shouli", application, "accept", {"decision": "accept"}).status_code == 302
+        assert act(client, "banli", application, "review", {"decision": "pass"}).status_code == 302
+    banli = login(app.test_client(), "banli")
+    urls = []
+    for application in applications:
+        task = task_for(application, "issue")
+        assert banli.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
+        urls.append(f"/reviewer/tasks/{task.id}/complete")
+    responses = _race(*(lambda url=url: banli.post(url, data={"confirm": "on"}) for url in urls))
+    assert [r.status_code for r in responses] == [302, 302], responses
+    db.session.expire_all()
+    numbers = sorted(c.number for c in db.session.query(FilingCertificate))
+    assert len(numbers) == 2
+    assert numbers[0][:-5] == numbers[1][:-5] and int(numbers[1][-5:]) == int(numbers[0][-5:]) + 1
+
+
+def test_two_authorisation_declarations_start_at_once_both_stored_with_distinct_numbers(client, app):
+    from app.models import Declaration
+    from tests.integration.approval_helpers import new_project
+
+    projects = [new_project(client, name=f"江门市示范核准项目{n}") for n in range(2)]
+    responses = _race(*(lambda p=p: client.post(f"/enterprise/declarations/start/{p.id}") for p in projects))
+    assert [r.status_code for r in responses] == [302, 302], responses
+    db.session.expire_all()
+    numbers = {d.project_id: d.number for d in db.session.query(Declaration)}
+    assert set(numbers) == {p.id for p in projects} and len(set(numbers.values())) == 2
+
+
+def test_the_same_new_filing_submitted_from_two_tabs_is_stored_once(client, app):
+    from app.models import FilingApplication
+
+    tab, code = _enterprise_client(app, "qiye", "91430300MA4RTM5T6H")
+    responses = _race(_filing_post(tab, code), _filing_post(tab, code))
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    refused = next(r for r in responses if r.status_code == 409).data.decode()
+    assert "该项目已有备案申请" in refused
+    db.session.expire_all()
+    assert db.session.query(FilingApplication).count() == 1
+
+
+def test_a_draft_submitted_from_two_tabs_at_once_is_submitted_once(client, app):
+    from app.models import FilingApplication
+    from tests.integration.helpers import authority_id, filing_form
+
+    tab, code = _enterprise_client(app, "qiye", "91430300MA4RTM5T6H")
+    response = tab.post("/enterprise/filings/new", data={**filing_form(code), "action": "save"})
+    assert response.status_code == 302
+    application = db.session.query(FilingApplication).one()
+    data = {**filing_form(code, authority_id=authority_id()), "action": "submit"}
+    url = f"/enterprise/filings/{application.id}/edit"
+    responses = _race(lambda: tab.post(url, data=data), lambda: tab.post(url, data=data))
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    refused = next(r for r in responses if r.status_code == 409).data.decode()
+    assert "该备案申请已提交，请勿重复提交" in refused
+    submits = db.session.scalars(select(TrailEntry).where(TrailEntry.instance_id == application.instance_id,
+                                                          TrailEntry.action == "submit")).all()
+    assert len(submits) == 1
+
+
+def test_the_same_declaration_started_twice_at_once_is_started_once(client, app):
+    from app.models import Declaration
+    from tests.integration.approval_helpers import new_project
+
+    project = new_project(client)
+    url = f"/enterprise/declarations/start/{project.id}"
+    responses = _race(lambda: client.post(url), lambda: client.post(url))
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    refused = next(r for r in responses if r.status_code == 409).data.decode()
+    assert "请勿重复提交" in refused
+    db.session.expire_all()
+    assert db.session.query(Declaration).filter_by(project_id=project.id).count() == 1
+
+
+def test_code_application_posted_twice_at_once_creates_one_project(client, app):
+    import re
+
+    from app.models import Project
+    from tests.integration.helpers import code_form
+
+    login(client, "qiye")
+    page = client.get("/enterprise/code/new").data.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {**code_form(), "form_token": token}
+    responses = _race(lambda: client.post("/enterprise/code/new", data=data),
+                      lambda: client.post("/enterprise/code/new", data=data))
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    assert "该申请已提交，请勿重复提交" in next(r for r in responses if r.status_code == 409).data.decode()
+    db.session.expire_all()
+    assert db.session.query(Project).count() == 1
