@@ -34,6 +34,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "FORMS_DIR": str(ROOT / "forms"),
         "PROVINCE_TITLE": env.get("PROVINCE_TITLE", "广东省"),
         "SMS_GATEWAY": env.get("SMS_GATEWAY", "app.services.notify:OutboxGateway"),
+        # Strict-Transport-Security max-age, sent only in production (app/web/security.py)
+        "HSTS_MAX_AGE": int(env.get("HSTS_MAX_AGE", str(365 * 24 * 3600))),
     }
     config.update(overrides or {})
     production = config["ENV_NAME"] == "production"

@@ -68,6 +68,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Part of the id flask-login keeps in the (client-side, unrevocable) session cookie: logout increments it, so
+    # every cookie issued before, copied or not, no longer loads the user.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -86,3 +89,6 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active
+
+    def get_id(self) -> str:  # flask-login: what the session cookie holds
+        return f"{self.id}:{self.session_generation}"

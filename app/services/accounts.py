@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHash, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import clock
 
@@ -30,3 +30,10 @@ def authenticate(username: str, password: str) -> User:
         raise ServiceError("用户名或密码错误", 401)
     user.last_login_at = clock.utcnow_naive()
     return user
+
+
+@use_case
+def end_sessions(user: User) -> None:
+    """退出: every session of the user ends (see User.session_generation). One UPDATE, so two logouts at once both count."""
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(session_generation=User.session_generation + 1))

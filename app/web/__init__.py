@@ -17,8 +17,14 @@ from ..services.filing import visible_datetime, visible_deadline
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def _load_user(session_id: str) -> User | None:
+    # "<id>:<generation>" (User.get_id): a cookie from before the user's last logout names an older generation
+    user_id, _, generation = session_id.partition(":")
+    try:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.session_generation == int(generation) else None
+    except ValueError:
+        return None
 
 
 login_manager.login_view = "auth.login"
@@ -66,10 +72,12 @@ def register(app: Flask) -> None:
         permits,
         public,
         reviewer,
+        security,
         supervision,
         taskcentre,
     )
 
+    security.init(app)  # CSP, frame, nosniff, referrer, no-store and HSTS headers on every response
     for module in (auth, enterprise, declarations, permits, reviewer, cases, supervision, public, admin, catalogue,
                    taskcentre):
         app.register_blueprint(module.bp)
