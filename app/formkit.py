@@ -31,6 +31,9 @@ class FieldDef:
     source: str | None = None
     required_if: Mapping[str, list[str]] = field(default_factory=dict)
     from_project: str | None = None
+    # "Model.attribute" of a sized column the value is stored in: its max_length must fit the column
+    # (tests/unit/test_form_limits.py checks every form), so a long value is a 422 here, not a 500 there.
+    column: str | None = None
 
     @property
     def input(self) -> bool:
@@ -68,7 +71,7 @@ def _load(path: str, mtime: float) -> FormDef:
                 name=f["name"], label=f["label"], type=f["type"], required=bool(f.get("required")),
                 help=f.get("help", ""), max_length=f.get("max_length"),
                 choices=tuple(tuple(c) for c in f.get("choices", [])), source=f.get("source"),
-                required_if=f.get("required_if", {}), from_project=f.get("from_project")))
+                required_if=f.get("required_if", {}), from_project=f.get("from_project"), column=f.get("column")))
         sections.append((section["title"], tuple(defs)))
     return FormDef(raw["key"], raw["title"], tuple(sections), tuple(raw.get("rules", [])), raw.get("extends"))
 

@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,6 +36,13 @@ for _name in ("spiff.task", "spiff.workflow"):
     logging.getLogger(_name).setLevel(logging.INFO)
 
 log = logging.getLogger(__name__)
+
+# A timer whose firing fails is retried after 1, 2, 4, 8 minutes, then left for an operator.
+TIMER_MAX_ATTEMPTS = 5
+
+
+def timer_backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=2 ** max(0, attempts - 1))
 
 
 class EngineError(Exception):
@@ -411,8 +418,10 @@ class Runtime:
         writers): two workers may claim the same instance there, and the DELETE in fire_claimed lets
         only one of them fire it. `skip`: instance ids not to claim (e.g. those that failed this tick).
         """
+        now = clock.utcnow_naive()
         query = (select(Instance).join(PendingTimer, PendingTimer.instance_id == Instance.id)
-                 .where(PendingTimer.due_at <= clock.utcnow_naive())
+                 .where(PendingTimer.due_at <= now, PendingTimer.attempts < TIMER_MAX_ATTEMPTS,
+                        or_(PendingTimer.retry_at.is_(None), PendingTimer.retry_at <= now))
                  .order_by(PendingTimer.due_at).limit(1)
                  .with_for_update(of=Instance, skip_locked=True))
         if skip:
@@ -454,6 +463,40 @@ class Runtime:
                        detail={"due_at": before[str(task.id)][1].isoformat()})
         self._save(session, row, workflow, actor, events, scanned)
         return len(fired)
+
+    # ---------------------------------------------------------------- timer failures
+    @staticmethod
+    def record_timer_failure(session: Session, instance_id: int, error: str) -> int:
+        """Count a failed firing on the instance's due timers (in a transaction of its own: the failed one
+        rolled back): the next try waits 1, 2, 4 … minutes, and after TIMER_MAX_ATTEMPTS the timers stop
+        until an operator retries them. Returns the attempts now counted."""
+        now = clock.utcnow_naive()
+        rows = list(session.scalars(select(PendingTimer).where(PendingTimer.instance_id == instance_id,
+                                                               PendingTimer.due_at <= now)))
+        attempts = 0
+        for row in rows:
+            row.attempts = attempts = (row.attempts or 0) + 1
+            row.last_error, row.failed_at = error[:1000], now
+            row.retry_at = (now + timer_backoff(attempts)) if attempts < TIMER_MAX_ATTEMPTS else None
+        return attempts
+
+    @staticmethod
+    def failed_timers(session: Session, limit: int = 200) -> list[Any]:
+        """Timers whose firing failed at least once, the latest failure first: for the operator's page."""
+        return list(session.execute(select(PendingTimer, Instance).join(Instance, Instance.id == PendingTimer.instance_id)
+                                    .where(PendingTimer.attempts > 0)
+                                    .order_by(PendingTimer.failed_at.desc(), PendingTimer.id.desc()).limit(limit)))
+
+    @staticmethod
+    def retry_timers(session: Session, instance_id: int, actor: str) -> int:
+        """An operator's 重新尝试: the instance's failed timers are claimable again at the next tick."""
+        result = session.execute(update(PendingTimer).where(PendingTimer.instance_id == instance_id,
+                                                            PendingTimer.attempts > 0)
+                                 .values(attempts=0, retry_at=None).execution_options(synchronize_session=False))
+        if result.rowcount:
+            session.add(TrailEntry(actor=actor, action="timer_retry", instance_id=instance_id,
+                                   detail={"timers": result.rowcount}))
+        return result.rowcount
 
     @staticmethod
     def due_instances(session: Session, limit: int = 100) -> list[int]:

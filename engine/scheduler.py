@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session
 
-from .runtime import ConflictError, Runtime
+from .runtime import TIMER_MAX_ATTEMPTS, ConflictError, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,9 @@ def run_due_timers(runtime: Runtime, session_scope: Callable[[], AbstractContext
 
     Each instance is claimed and fired in its own transaction (runtime.claim_due, then fire_claimed), so
     several workers share the backlog without taking the same instance. An instance that fails or fires
-    nothing is not claimed again within this call; it is retried at the next tick. At least one instance
-    is tried per call, whatever the budget. Returns timers fired.
+    nothing is not claimed again within this call; a failure is retried after a back-off. At least one instance
+    is tried per call, whatever the budget. A failure is logged and counted (see _record_failure).
+    Returns timers fired.
     """
     deadline = time.monotonic() + budget
     skip: set[int] = set()
@@ -60,14 +61,31 @@ def run_due_timers(runtime: Runtime, session_scope: Callable[[], AbstractContext
         except ConflictError:
             if claimed is not None:
                 skip.add(claimed)  # a user moved the instance meanwhile: retried next tick
-        except Exception:
+        except Exception as exc:
             if claimed is None:  # the claim itself failed (database gone?): try again next tick
                 log.exception("claiming due timers failed")
                 return fired
-            log.exception("timer of instance %s failed", claimed)
             skip.add(claimed)
+            _record_failure(runtime, session_scope, claimed, exc)
         if time.monotonic() >= deadline:
             return fired
+
+
+def _record_failure(runtime: Runtime, session_scope: Callable[[], AbstractContextManager[Session]],
+                    instance_id: int, exc: Exception) -> None:
+    """Log the failure with its instance and error, and count it on the timer rows (their own transaction:
+    the firing one rolled back), so the timer backs off, stops after TIMER_MAX_ATTEMPTS, and shows on the
+    operator's page instead of failing silently on every tick."""
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        with session_scope() as session:
+            attempts = runtime.record_timer_failure(session, instance_id, error)
+    except Exception:
+        log.exception("timer of instance %s failed (%s); recording the failure failed too", instance_id, error)
+        return
+    stopped = "stopped until an operator retries it" if attempts >= TIMER_MAX_ATTEMPTS else "retried later"
+    log.error("timer of instance %s failed (attempt %s of %s, %s): %s", instance_id, attempts, TIMER_MAX_ATTEMPTS,
+              stopped, error, exc_info=exc)
 
 
 def start_scheduler(job: Callable[[], object], interval_seconds: float) -> BackgroundScheduler:

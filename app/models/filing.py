@@ -4,13 +4,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from engine import clock
 
 from ..extensions import db
 from .org import Department, Enterprise
 from .project import Project
+from .text import clip_to_column
 
 if TYPE_CHECKING:
     from .lifecycle import Permit
@@ -96,3 +97,7 @@ class Notification(db.Model):
     link: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @validates("title")
+    def _clip(self, key: str, value: str) -> str | None:
+        return clip_to_column(type(self), key, value)  # composed from a project name, an opinion …

@@ -17,13 +17,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from engine import clock
 
 from ..extensions import db
 from .org import Department, Enterprise
 from .project import Project
+from .text import clip_to_column
 
 PERMIT_KINDS = {"filing": "备案证", "authorisation": "核准文件"}
 PERMIT_STATUS = {"valid": "有效", "lapsed": "已失效（超过有效期未开工）", "cancelled": "已注销", "revoked": "已撤销",
@@ -157,6 +158,10 @@ class PublicNotice(db.Model):
     detail: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
 
+    @validates("detail")
+    def _clip(self, key: str, value: str) -> str | None:
+        return clip_to_column(type(self), key, value)  # composed from change labels
+
     @property
     def kind_label(self) -> str:
         return NOTICE_KINDS.get(self.kind, self.kind)
@@ -173,3 +178,7 @@ class SmsMessage(db.Model):
     gateway: Mapped[str] = mapped_column(String(40), default="outbox")
     status: Mapped[str] = mapped_column(String(20), default="queued")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
+
+    @validates("text")
+    def _clip(self, key: str, value: str) -> str | None:
+        return clip_to_column(type(self), key, value)  # composed from a project name, an opinion …

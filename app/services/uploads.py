@@ -69,9 +69,19 @@ def read_blob(sha256: str) -> bytes:
     return _blob_path(sha256).read_bytes()
 
 
+FILENAME_MAX = 200  # Attachment.filename
+
+
 def _clean_filename(name: str) -> str:
+    """The uploaded file's own name without its folders, at most FILENAME_MAX characters: a long name
+    loses the end of its stem, never its extension (a download named "….pd" opens nowhere)."""
     base = os.path.basename((name or "").replace("\\", "/")).strip() or "材料.pdf"
-    return base[:200]
+    if len(base) <= FILENAME_MAX:
+        return base
+    stem, ext = os.path.splitext(base)
+    if not stem or len(ext) > 10:  # no real extension: plain cut
+        return base[:FILENAME_MAX]
+    return stem[: FILENAME_MAX - len(ext)] + ext
 
 
 @use_case

@@ -69,6 +69,7 @@ def register(app: Flask) -> None:
         catalogue,
         declarations,
         enterprise,
+        guard,
         permits,
         public,
         reviewer,
@@ -77,6 +78,7 @@ def register(app: Flask) -> None:
         taskcentre,
     )
 
+    guard.init(app)  # control characters and out-of-range integers refused before any view; bounded <int:…>
     security.init(app)  # CSP, frame, nosniff, referrer, no-store and HSTS headers on every response
     for module in (auth, enterprise, declarations, permits, reviewer, cases, supervision, public, admin, catalogue,
                    taskcentre):
@@ -102,6 +104,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
         return render_template("error.html", message="页面已过期或来源不明（CSRF 校验失败），请刷新后重试"), 400
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        limit = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
+        message = f"上传的文件过大：「文件」不能超过{limit}MB，请压缩后重新上传"
+        if wants_json():
+            return jsonify(message=message, errors={"file": message}), 413
+        return render_template("error.html", message=message), 413
 
     @app.errorhandler(403)
     def _forbidden(exc):

@@ -3,6 +3,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from ..models import NOTICE_KINDS
 from ..services import certificates, projects, public_query
 from ..services import notices as notice_service
+from .guard import db_int
 
 bp = Blueprint("public", __name__)
 
@@ -53,7 +54,7 @@ def notices():
     if kind not in NOTICE_KINDS:
         kind = ""
     q = request.args.get("q", "").strip()[:100]
-    page = max(1, request.args.get("page", type=int) or 1)
+    page = max(1, request.args.get("page", type=db_int) or 1)
     rows, total = notice_service.search(kind, q, page, NOTICES_PER_PAGE)
     pages = max(1, -(-total // NOTICES_PER_PAGE))
     if page > pages:  # past the end (an old link): show the last page

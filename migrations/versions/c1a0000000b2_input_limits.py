@@ -16,8 +16,17 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # A timer whose firing fails backs off and stops after a few attempts, and an operator sees why.
+    with op.batch_alter_table('wf_timer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('last_error', sa.String(length=1000), nullable=True))
+        batch_op.add_column(sa.Column('failed_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('retry_at', sa.DateTime(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('wf_timer', schema=None) as batch_op:
+        batch_op.drop_column('retry_at')
+        batch_op.drop_column('failed_at')
+        batch_op.drop_column('last_error')
+        batch_op.drop_column('attempts')
