@@ -22,6 +22,7 @@ from ..models import (
     ItemCase,
     ItemMaterial,
     Notification,
+    Permit,
     Project,
     Region,
     User,
@@ -396,7 +397,11 @@ def _open_authorisation(case: ItemCase, user: User) -> None:
     from .permits import open_permit
 
     project = case.declaration.project
-    open_permit(db.session, kind="authorisation", number=case.decision["doc_number"], project=project,
+    number = case.decision["doc_number"]
+    # Permit numbers are unique across 核准文件 and 备案证: a number in use is the reviewer's typing error.
+    if db.session.scalar(select(Permit.id).where(Permit.number == number)) is not None:
+        raise ServiceError("文号已被使用", 422, {"doc_number": f"「文号」{number} 已被其他核准文件或备案证使用，请核对"})
+    open_permit(db.session, kind="authorisation", number=number, project=project,
                 department_id=case.department_id, applicant_id=case.declaration.applicant_id,
                 issued_on=calendar.today(), actor=user.actor, item_case_id=case.id,
                 current={"scale_content": project.scale_content, "planned_start": project.planned_start.isoformat(),

@@ -5,6 +5,7 @@ from flask_login import current_user
 from ..services import ServiceError, approval, construction, documents, inbox, stages, uploads
 from ..services.platform import choices, forms
 from . import role_required
+from .guard import db_int
 
 bp = Blueprint("declarations", __name__, url_prefix="/enterprise/declarations")
 
@@ -121,7 +122,7 @@ def done_before(declaration_id: int, item_code: str):
 def attach(declaration_id: int):
     file = request.files.get("file")
     item_code = request.form.get("item_code") or None
-    material_id = request.form.get("material_id", type=int)
+    material_id = request.form.get("material_id", type=db_int)
     try:
         uploads.attach(current_user, declaration_id, item_code, material_id, request.form.get("name", ""),
                        file.filename if file else "", file.read() if file else b"")
