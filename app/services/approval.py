@@ -28,7 +28,19 @@ from ..models import (
     User,
     UserItemRole,
 )
-from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, stages, use_case
+from . import (
+    ServiceError,
+    calendar,
+    code_check,
+    forbid,
+    jsonable,
+    lock_project,
+    next_serial,
+    not_found,
+    stages,
+    task_kinds,
+    use_case,
+)
 from .construction import BUILD_PROCESS, BUILD_STAGE
 from .platform import runtime
 
@@ -98,6 +110,7 @@ def current_step(declaration: Declaration, bpmn_id: str, refusal: str) -> HumanT
     task = applicant_task(declaration, bpmn_id)
     if task is None:
         raise ServiceError(refusal, 409)
+    task_kinds.require(task, task_kinds.DECLARING)  # the applicant's own step, never a reviewer's
     return task
 
 
@@ -311,6 +324,7 @@ def supplement(user: User, declaration_id: int, item_code: str, raw: dict[str, A
     task = supplement_task(declaration, item_code)
     if task is None:
         raise ServiceError("该事项当前无需补正", 409)
+    task_kinds.require(task, task_kinds.SUPPLEMENT)
     notice = case.last_notice or {}
     since = datetime.fromisoformat(notice["at"]) if notice.get("at") else None
     fresh = {a.material_id for a in current_attachments(declaration)
@@ -328,6 +342,7 @@ def reviewer_task(user: User, human_task_id: int) -> HumanTask:
     task = db.session.get(HumanTask, human_task_id)
     if task is None:
         raise not_found("待办任务不存在或已办结")
+    task_kinds.reviewer_kind(task)  # an applicant's task is no reviewer's, whatever their role
     if not may_handle(user, task):
         raise forbid("该任务不属于您的部门、地区或事项权限")
     return task
@@ -356,13 +371,19 @@ def case_of_task(task: HumanTask) -> ItemCase | None:
 
 
 @use_case
-def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any]) -> ItemCase:
+def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any], case_id: int | None = None) -> ItemCase:
+    """`case_id`: the item page the form was posted from; the task must be that item's step."""
     task = reviewer_task(user, human_task_id)
+    task_kinds.require(task, task_kinds.ITEM)  # not a 备案 or a request's step, whichever route called
     case = case_of_task(task)
     if case is None:
         raise not_found("办件不存在")
+    if case_id is not None and case.id != case_id:
+        raise ServiceError("该任务不属于该办件，请从待办列表进入其办件页面办理", 409)
     decision = raw.get("decision") or raw.get("result")
     notice: dict[str, Any] | None = None
+    if task.form_key == "item_accept" and decision == "accept":  # 003 第十四条（二）
+        code_check.require_passed(code_check.of_declaration(case.declaration))
     if task.form_key == "item_accept" and decision == "correction":
         notice = _correction_notice(case, raw, "accept")
     elif task.form_key == "item_review" and decision == "correction":

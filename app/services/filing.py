@@ -15,9 +15,10 @@ from engine.tables import HumanTask, Instance
 from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
-from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
+from . import ServiceError, calendar, code_check, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
 from .permits import open_permit
 from .platform import find_project, runtime
+from .task_kinds import FILING, FILL, require, reviewer_kind
 
 PROCESS_KEY = "filing"
 
@@ -91,6 +92,7 @@ def _editable(application: FilingApplication) -> HumanTask:
     task = _applicant_task(application)
     if task is None:
         raise ServiceError("备案申请已提交，当前不能修改；受理前可先撤回", 409)
+    require(task, FILL)
     return task
 
 
@@ -141,6 +143,7 @@ def reviewer_task(user: User, human_task_id: int) -> HumanTask:
     task = db.session.get(HumanTask, human_task_id)
     if task is None:
         raise not_found("待办任务不存在或已办结")
+    reviewer_kind(task)  # an applicant's task is no reviewer's, whatever their role
     if not _may_handle(user, task):
         raise forbid("该任务不属于您的部门、地区或岗位权限")
     return task
@@ -161,9 +164,12 @@ def unclaim(user: User, human_task_id: int) -> HumanTask:
 @use_case
 def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> FilingApplication:
     task = reviewer_task(user, human_task_id)
+    require(task, FILING)  # not an item's or a request's step, whichever route called
     decision = raw.get("decision")
     action = "refuse" if decision == "reject" else "complete"
     application = _application_of(db.session, task.business_key, task.instance_id)
+    if task.form_key == "filing_accept" and decision == "accept":  # 003 第十四条（二）
+        code_check.require_passed(code_check.of_application(application))
     form_key = task.form_key
     outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action=action,
                                  human=task)

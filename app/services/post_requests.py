@@ -22,6 +22,7 @@ from ..models import REQUEST_STATUS, Permit, PostRequest, Project, User
 from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
+from .task_kinds import REQUEST, require
 
 PROCESS_KEYS = ("change", "extension")
 TIME_LIMIT = {"filing": 3, "authorisation": 20}  # working days: Guangdong 备案 practice; 673号令 art 11-12
@@ -258,6 +259,7 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> PostRe
     from .filing import reviewer_task  # one access rule for every reviewer task
 
     task = reviewer_task(user, human_task_id)
+    require(task, REQUEST)  # not a 备案 or an item's step, whichever route called
     request = request_of_task(task)
     if request is None:
         raise not_found("申请不存在")

@@ -7,7 +7,7 @@ from engine.tables import HumanTask
 
 from ..extensions import db
 from ..models import ItemCase
-from ..services import ServiceError, approval, inbox, uploads
+from ..services import ServiceError, approval, code_check, inbox, task_kinds, uploads
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -28,8 +28,9 @@ def _page(case_id: int, errors: dict | None = None, values: dict | None = None, 
     declaration = case.declaration
     task = _my_task(case)
     attachments = uploads.declaration_attachments(declaration.id)
+    verification = code_check.of_declaration(declaration) if task and task.form_key == "item_accept" else None
     return render_template(
-        "reviewer/case.html", case=case, declaration=declaration, task=task,
+        "reviewer/case.html", case=case, declaration=declaration, task=task, verification=verification,
         form=forms().get(task.form_key) if task else None, values=values or {}, errors=errors or {}, choices=choices,
         attachments=[a for a in attachments if a.item_code in (case.item_code, None)],
         questions=forms().get("declaration_questions"),
@@ -51,8 +52,9 @@ def complete(case_id: int, task_id: int):
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
     raw["missing_material"] = request.form.getlist("missing_material")
+    kind = task_kinds.served_by(approval.reviewer_task(current_user, task_id), "cases.complete")
     try:
-        case = approval.complete_item_step(current_user, task_id, raw)
+        case = kind.complete(current_user, task_id, raw, case_id=case_id)  # the task must be this case's
     except ServiceError as exc:
         if exc.status == 422:
             return _page(case_id, exc.errors, raw, 422)

@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, approval, filing, inbox, permits, post_requests
+from ..services import ServiceError, approval, code_check, filing, inbox, permits, post_requests, task_kinds
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -28,18 +28,18 @@ def done():
 
 def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
     task = filing.reviewer_task(current_user, task_id)
-    if task.scope is not None:  # an approval item: its own page shows materials, clock and history
-        case = approval.cases_for_tasks([task]).get(task.id)
-        if case is not None:
-            return redirect(url_for("cases.show", case_id=case.id))
-    request_ = post_requests.request_of_task(task)
-    if request_ is not None:  # a 变更 or 延期 application
+    kind = task_kinds.reviewer_kind(task)
+    if kind.key == task_kinds.ITEM:  # an approval item: its own page shows materials, clock and history
+        return redirect(_item_page(task))
+    if kind.key == task_kinds.REQUEST:  # a 变更 or 延期 application
+        request_ = post_requests.request_of_task(task)
         return render_template("reviewer/request.html", task=task, req=request_, form=forms().get(task.form_key),
                                choices=choices, values=values or {}, errors=errors or {},
                                history=inbox.history(task.instance_id),
                                progress=permits.progress_of(request_.project_id)[0]), status
     application = filing.application_for_task(task)
-    return render_template("reviewer/task.html", task=task, application=application,
+    verification = code_check.of_application(application) if task.form_key == "filing_accept" else None
+    return render_template("reviewer/task.html", task=task, application=application, verification=verification,
                            form=forms().get(task.form_key), filing_form=forms().get("filing"), choices=choices,
                            values=values or {}, errors=errors or {}, history=inbox.history(task.instance_id),
                            certificate=filing.certificate_of(application)), status
@@ -51,14 +51,21 @@ def task(task_id: int):
     return _task_page(task_id)
 
 
+def _item_page(task) -> str:
+    case = approval.case_of_task(task)
+    if case is None:
+        raise ServiceError("办件不存在", 404)
+    return url_for("cases.show", case_id=case.id)
+
+
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @role_required(*REVIEWER_ROLES)
 def claim(task_id: int):
+    """签收 serves every reviewer's task (备案, 变更/延期, 审批事项); an applicant's is not found."""
     task = filing.claim(current_user, task_id)
     flash("已签收，请办理", "success")
-    case = approval.cases_for_tasks([task]).get(task.id)
-    if case is not None:
-        return redirect(url_for("cases.show", case_id=case.id))
+    if task_kinds.reviewer_kind(task).key == task_kinds.ITEM:
+        return redirect(_item_page(task))
     return redirect(url_for("reviewer.task", task_id=task_id))
 
 
@@ -73,12 +80,12 @@ def unclaim(task_id: int):
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @role_required(*REVIEWER_ROLES)
 def complete(task_id: int):
+    """备案 and 变更/延期 steps; an approval item's step is done on its case page (cases.complete)."""
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
-    task = filing.reviewer_task(current_user, task_id)
-    service = post_requests if post_requests.request_of_task(task) is not None else filing
+    kind = task_kinds.served_by(filing.reviewer_task(current_user, task_id), "reviewer.complete")
     try:
-        done = service.complete_step(current_user, task_id, raw)
+        done = kind.complete(current_user, task_id, raw)
     except ServiceError as exc:
         if exc.status == 422:
             return _task_page(task_id, exc.errors, raw, 422)
