@@ -22,6 +22,9 @@ def set_day(user: User, day_text: str, kind: str, name: str) -> CalendarDay:
         raise ServiceError("日期格式不正确", 422, {"day": "「日期」须为日期，格式如 2027-01-01"}) from None
     if kind not in ("holiday", "workday", "normal"):
         raise ServiceError("类型不正确", 422, {"kind": "请选择「放假」「调休上班」或「恢复常规」"})
+    name = name.strip()
+    if len(name) > CalendarDay.__table__.c.name.type.length:  # refused, never cut: the user typed it
+        raise ServiceError("名称过长", 422, {"name": f"「名称」不能超过{CalendarDay.__table__.c.name.type.length}字"})
     row = db.session.get(CalendarDay, day)
     if kind == "normal":
         if row is not None:
@@ -30,7 +33,7 @@ def set_day(user: User, day_text: str, kind: str, name: str) -> CalendarDay:
         if row is None:
             row = CalendarDay(day=day)
             db.session.add(row)
-        row.is_workday, row.name, row.source = kind == "workday", name.strip()[:50], f"由 {user.display_name} 维护"
+        row.is_workday, row.name, row.source = kind == "workday", name, f"由 {user.display_name} 维护"
     calendar.invalidate()
     return row
 

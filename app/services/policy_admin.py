@@ -37,8 +37,12 @@ def save_rule(user: User, raw: dict[str, Any], rule_id: str | None = None) -> Po
     if raw.get("kind") not in RULE_KINDS:
         errors["kind"] = "请选择「规则类型」"
     for name, label in (("title", "规则名称"), ("message", "提示信息"), ("source", "依据")):
-        if not (raw.get(name) or "").strip():
+        text = (raw.get(name) or "").strip()
+        limit = getattr(PolicyRuleRow.__table__.c[name].type, "length", None)  # the column's, or a 500 on PostgreSQL
+        if not text:
             errors[name] = f"请填写「{label}」"
+        elif limit is not None and len(text) > limit:
+            errors[name] = f"「{label}」不能超过{limit}字"
     natures = _split(raw.get("natures", ""))
     if any(n not in NATURES for n in natures):
         errors["natures"] = f"「建设性质」只能是：{'、'.join(NATURES)}"

@@ -37,6 +37,8 @@ FILING_CHANGEABLE = (
 AUTHORISATION_FIELDS = {"address": "建设地点（详细地址）", "scale_content": "建设规模及内容",
                         "planned_start": "计划开工时间", "planned_end": "计划竣工时间",
                         "total_investment": "总投资（万元）", "funding": "资金来源"}
+# Typed lengths as at 领码 (forms/code_application.yaml): the address lands in project.address at 签发.
+AUTHORISATION_LIMITS = {"address": 200, "scale_content": 2000, "funding": 500}
 
 
 def changeable_fields(permit: Permit) -> list[tuple[str, str]]:
@@ -163,6 +165,8 @@ def _validated_authorisation(merged: dict[str, Any], ticked: list[str]) -> dict[
     for name in ticked:
         if not str(merged.get(name) or "").strip():
             errors[name] = f"请填写变更后的「{AUTHORISATION_FIELDS[name]}」"
+        elif name in AUTHORISATION_LIMITS and len(str(merged[name]).strip()) > AUTHORISATION_LIMITS[name]:
+            errors[name] = f"「{AUTHORISATION_FIELDS[name]}」不能超过{AUTHORISATION_LIMITS[name]}字"
     for name in ("planned_start", "planned_end"):
         if name in ticked and name not in errors:
             try:

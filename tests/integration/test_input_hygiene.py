@@ -28,6 +28,7 @@ from tests.conftest import login
 from tests.integration.approval_helpers import (
     FOUR_ITEMS,
     TENDER,
+    approve_item,
     case_of,
     declare,
     new_project,
@@ -298,3 +299,31 @@ def test_a_failing_timer_is_logged_counted_backs_off_stops_and_is_shown_to_the_a
     assert "已停止重试" not in _text(client.get("/admin/timers"))
     assert any("黄灯" in n.title for n in db.session.query(Notification).filter_by(
         department_id=case_of(declaration, "authorisation").department_id))
+
+
+def test_a_authorisation_change_with_an_address_longer_than_the_project_holds_is_refused(client):
+    declaration = declare(client, new_project(client))
+    approve_item(client, declaration, "authorisation")
+    permit = db.session.query(Permit).filter_by(kind="authorisation").one()
+    client.post("/logout")
+    login(client, "qiye")
+    response = client.post(f"/enterprise/permits/{permit.id}/change", data={
+        "change_address": "on", "address": "明辉路" * 70, "reason": "选址调整"})
+    assert response.status_code == 422 and "「建设地点（详细地址）」不能超过200字" in _text(response)
+    assert db.session.query(PostRequest).filter_by(permit_id=permit.id).count() == 0
+
+
+def test_policy_rule_and_holiday_texts_longer_than_their_columns_are_refused_not_cut(client):
+    login(client, "zhengce")
+    response = client.post("/admin/policy-rules/new", data={
+        "id": "long_title", "kind": "restricted", "title": "规则" * 101, "industry_prefixes": "C31",
+        "message": "不予备案", "source": "依据" * 151, "active": "on"})
+    assert response.status_code == 422
+    page = _text(response)
+    assert "「规则名称」不能超过200字" in page and "「依据」不能超过300字" in page
+
+    response = client.post("/admin/calendar/day", data={"day": "2027-10-08", "kind": "holiday", "name": "国庆节" * 17})
+    assert response.status_code == 422 and "「名称」不能超过50字" in _text(response)
+    from app.models import CalendarDay
+
+    assert db.session.get(CalendarDay, datetime(2027, 10, 8).date()) is None
