@@ -224,14 +224,29 @@ def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Decl
     return declaration, case_in(declaration.id, item_code)
 
 
+NOT_NEEDED = "不需要办理："  # prior_document of an item marked 不需要办理, followed by the reason
+
+
 @use_case
-def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None) -> ItemCase:
-    """我已办理过此事项: the item is not handled again; its earlier document is referenced."""
+def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None,
+                     not_needed: str | None = None) -> ItemCase:
+    """我已办理过此事项 (000 §5: 「已办理，或不需要办理」): the item is not handled again; its earlier
+    document (`document`) or why none is needed (`not_needed`, kept after NOT_NEEDED) is referenced.
+    Both None: the mark is taken back."""
     declaration, case = editable_case(user, declaration_id, item_code)
     if declaration.stage == BUILD_STAGE:
         raise ServiceError("报建事项由您自行选择：已办理过的事项请返回重新选择，不要勾选", 409)
     if case.item.parent_code is None and case.item_code in stages.MAIN_ITEMS:
         raise ServiceError("主事项不能标记为已办理", 422, {"prior_document": "主事项须在本次申报中办理"})
+    if not_needed is not None:
+        reason = not_needed.strip()
+        if not reason:
+            raise ServiceError("请填写不需要办理的理由", 422, {"not_needed_reason": "请填写「不需要办理的理由」"})
+        if len(NOT_NEEDED + reason) > 100:
+            raise ServiceError("理由过长", 422, {
+                "not_needed_reason": f"「不需要办理的理由」不能超过{100 - len(NOT_NEEDED)}字"})
+        case.status, case.prior_document = "done_before", NOT_NEEDED + reason
+        return case
     if document is None:
         case.status, case.prior_document = "declared", ""
         return case

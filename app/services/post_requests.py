@@ -127,7 +127,8 @@ def submit_change(user: User, permit_id: int, raw: dict[str, Any], files: list[t
     start = _as_date(new_values.get("planned_start")) if "planned_start" in ticked else None
     end = _as_date(new_values.get("planned_end")) if "planned_end" in ticked else None
     q9 = validity.date_change_refusal(state_of(permit), start, end)
-    if q9:
+    if q9:  # the Guangdong message names the 备案证; a 核准文件 change is told about its own document
+        q9 = q9.replace("《备案证》", f"《{permit.kind_label}》")
         raise ServiceError(q9, 422, {"planned_end" if end else "planned_start": q9})
     request = PostRequest(number=_number(permit, "change"), kind="change", permit_id=permit.id,
                           project_id=permit.project_id, enterprise_id=permit.enterprise_id, applicant_id=user.id,

@@ -36,7 +36,7 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
         item_names={c.item_code: c.item_name for c, _, _ in rows},
         build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else [],
-        main_items=stages.MAIN_ITEMS), status
+        main_items=stages.MAIN_ITEMS, not_needed=approval.NOT_NEEDED), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
@@ -107,13 +107,17 @@ def answer(declaration_id: int):
 @bp.route("/<int:declaration_id>/items/<item_code>/done-before", methods=["POST"])
 @role_required("applicant")
 def done_before(declaration_id: int, item_code: str):
+    """000 §5: an item already handled (with its 文号) or not needed (with the reason) is not handled again."""
     undo = request.form.get("undo") == "1"
+    not_needed = not undo and request.form.get("basis") == "not_needed"
     try:
         approval.mark_done_before(current_user, declaration_id, item_code,
-                                  None if undo else request.form.get("prior_document", ""))
+                                  None if undo or not_needed else request.form.get("prior_document", ""),
+                                  request.form.get("not_needed_reason", "") if not_needed else None)
     except ServiceError as exc:
         return _fail(declaration_id, exc, f"item-{item_code}")
-    flash("已取消标记" if undo else "已标记为已办理过，本次不再重复办理", "success")
+    flash("已取消标记" if undo else "已标记为不需要办理，本次不办理该事项" if not_needed else
+          "已标记为已办理过，本次不再重复办理", "success")
     return redirect(url_for("declarations.show", declaration_id=declaration_id, _anchor=f"item-{item_code}"))
 
 
