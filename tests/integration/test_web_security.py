@@ -105,8 +105,6 @@ def test_signed_in_pages_and_their_pdfs_are_not_stored(client):
     from app.models import FilingCertificate
     from tests.integration.lifecycle_helpers import issued_permit
 
-    public = client.get("/public/notices")
-    assert "no-store" not in public.headers.get("Cache-Control", "")
     login(client, "qiye")
     for url in ("/enterprise/", "/tasks/"):
         response = client.get(url)
@@ -118,6 +116,12 @@ def test_signed_in_pages_and_their_pdfs_are_not_stored(client):
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert "no-store" in pdf.headers.get("Cache-Control", "")
     assert pdf.headers.get("X-Content-Type-Options") == "nosniff"
+
+
+def test_the_login_form_is_not_stored_and_public_pages_may_be(app):
+    anonymous = app.test_client()  # no shared app context: flask-wtf's g.csrf_token is this request's alone
+    assert "no-store" in anonymous.get("/login").headers.get("Cache-Control", "")  # it carries a CSRF token
+    assert "no-store" not in anonymous.get("/public/notices").headers.get("Cache-Control", "")
 
 
 def test_static_files_stay_cacheable(client):
