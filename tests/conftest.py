@@ -1,14 +1,21 @@
 """Runs the suite on the database named by TEST_DB (sqlite | postgres).
 
 PostgreSQL comes from TEST_DATABASE_URL or 127.0.0.1:5432/test; with CI=true an unreachable
-PostgreSQL fails the run instead of skipping.
+PostgreSQL fails the run instead of skipping, and so does a missing command-line tool (`needs_tools`).
+
+Dates: a test that reasons about dates names its moment, `@pytest.mark.clock("2026-03-10 10:00")` (Beijing
+time) or `at(...)` inside the test; the platform clock starts there and runs on, and is reset after the
+test. A test without one runs at the real date (under `make test-faketime`, at the faked one), which is
+how the suite shows the product works on any date.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -20,6 +27,59 @@ BACKEND = os.environ.get("TEST_DB", "sqlite")
 MUTABLE_TABLES = ["sms_outbox", "public_notice", "project_progress_year", "project_progress", "post_request", "permit",
                   "notification", "attachment", "upload", "item_case", "declaration", "filing_certificate",
                   "filing_application", "project", "wf_trail", "wf_timer", "wf_human_task", "wf_instance"]
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "clock(moment): start the platform clock at a Beijing moment, "
+                                       "'YYYY-MM-DD HH:MM' (see at())")
+    config.addinivalue_line("markers", "needs_tools(*commands): command-line tools the test runs; missing, "
+                                       "the test skips, or fails with CI=true")
+
+
+def beijing(moment: str | date | datetime, hour: int = 10) -> datetime:
+    """A named moment as an aware datetime: 'YYYY-MM-DD HH:MM' or a date (at `hour`), both Beijing time;
+    an aware datetime is taken as it is."""
+    if isinstance(moment, str):
+        return datetime.fromisoformat(moment).replace(tzinfo=BEIJING)
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("a datetime moment must carry its time zone")
+        return moment
+    return datetime.combine(moment, time(hour), tzinfo=BEIJING)
+
+
+def at(moment: str | date | datetime, hour: int = 10) -> datetime:
+    """Move the platform clock to a named moment (see beijing()); it runs on from there until reset."""
+    when = beijing(moment, hour)
+    clock.travel_to(when)
+    return when
+
+
+def require_tools(*commands: str) -> None:
+    missing = [c for c in commands if shutil.which(c) is None]
+    if not missing:
+        return
+    message = (f"{', '.join(missing)} missing: install the Debian packages (make system-deps: "
+               "poppler-utils, zbar-tools)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _markers(request) -> Iterator[None]:
+    """Applies `needs_tools` and `clock`; the clock is reset after every test, marked or not."""
+    tools = request.node.get_closest_marker("needs_tools")
+    if tools:
+        require_tools(*tools.args)
+    pinned = request.node.get_closest_marker("clock")
+    if pinned:
+        at(pinned.args[0])
+    yield
+    clock.reset()
 
 
 def _database_url() -> str:

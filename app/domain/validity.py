@@ -25,11 +25,10 @@ DATES_BEYOND_VALIDITY = "提交失败：变更的开工/完工时间大于《备
 
 
 def add_years(day: date, years: int) -> date:
-    """Same day n years on; 29 February becomes 1 March (the period is never shortened)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)
+    """Same day n years on. 29 February lands on 28 February of a common year: 民法典第二百零二条, a
+    period in years or months ends on the corresponding day of the last month, or on that month's last
+    day when it has none (so add_years(d, n) == add_months(d, 12 * n), and 核准 and 备案 agree)."""
+    return add_months(day, 12 * years)
 
 
 def add_months(day: date, months: int) -> date:

@@ -1,13 +1,13 @@
 """Steps after issue, over HTTP, shared by the lifecycle tests."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from app.extensions import db
 from app.models import HumanTask, Instance, Permit, PostRequest
 from engine import clock
 from engine.scheduler import run_due_timers
-from tests.conftest import login
+from tests.conftest import at, login
 from tests.integration.helpers import act, apply_code, submit_filing
 
 
@@ -70,11 +70,34 @@ def fire_timers(app) -> int:
             return fired
 
 
-def travel(days: int = 0, moment: datetime | None = None) -> None:
+def travel(days: int = 0, moment: date | datetime | str | None = None) -> None:
+    """Move the platform clock by days, or to a named moment (a date means 10:00 Beijing, see tests.conftest.at)."""
     if moment is not None:
-        clock.travel_to(moment)
+        at(moment)
     else:
         clock.advance(timedelta(days=days))
+
+
+def field_messages(body: str) -> dict[str, str]:
+    """The message under each field a page marks (`error-text` inside the element `id="field-<name>"`)."""
+    import lxml.html
+
+    page = lxml.html.fromstring(body)
+    found: dict[str, str] = {}
+    for node in page.xpath("//*[contains(concat(' ', @class, ' '), ' error-text ')]"):
+        owner = node.xpath("ancestor::*[starts-with(@id, 'field-')][1]")
+        if owner:
+            found[owner[0].get("id").removeprefix("field-")] = node.text_content().strip()
+    return found
+
+
+def page_alert(body: str) -> str:
+    """The text of the page's error banner (`flash error`), without its list of field messages."""
+    import lxml.html
+
+    page = lxml.html.fromstring(body)
+    banners = page.xpath("//div[contains(concat(' ', @class, ' '), ' flash ') and contains(@class, 'error')]")
+    return banners[0].text.strip() if banners else ""
 
 
 def applicant_tasks(permit: Permit) -> list[HumanTask]:
@@ -86,3 +109,11 @@ def applicant_tasks(permit: Permit) -> list[HumanTask]:
 def instance_status(instance_id: int) -> str:
     db.session.expire_all()
     return db.session.get(Instance, instance_id).status
+
+
+def error_summary(body: str) -> list[str]:
+    """The messages listed under the page's error banner."""
+    import lxml.html
+
+    page = lxml.html.fromstring(body)
+    return [li.text_content().strip() for li in page.xpath("//ul[contains(@class, 'error-summary')]/li")]

@@ -37,6 +37,7 @@ def test_passwords_are_argon2_hashes(ctx):
     assert db.session.query(User).filter_by(username="qiye").one().password_hash.startswith("$argon2")
 
 
+@pytest.mark.clock("2026-12-30 10:00")  # the warning counts from today: in 2026, before 2027 is published
 def test_policy_staff_edit_the_calendar_and_a_new_year_counts_weekdays_with_a_warning(client):
     login(client, "zhengce")
     assert "2025年例外日期" in client.get("/admin/calendar?year=2025").data.decode()

@@ -7,7 +7,6 @@ Text checks need poppler-utils (pdftotext, pdfinfo) and are skipped when the too
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import date
@@ -27,10 +26,7 @@ from app.documents.approval import (
 
 VERIFY_URL = "https://tzxm.example.gov.cn/verify/doc/2601-440705-04-01-654328?sig=ab12cd34"
 
-needs_poppler = pytest.mark.skipif(
-    shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
-    reason="poppler-utils not installed (apt-get install -y poppler-utils)",
-)
+needs_poppler = pytest.mark.needs_tools("pdftotext", "pdfinfo")  # skip, or fail with CI=true
 
 TENDER = [
     TenderRow("勘察", "全部招标", "公开招标", "委托招标"),

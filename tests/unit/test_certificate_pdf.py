@@ -1,13 +1,12 @@
 """Filing certificate / notice PDFs: structure, extractable Chinese text, QR payload.
 
 Text checks need poppler-utils (pdftotext, pdfinfo, pdftoppm); QR decoding needs zbar-tools (zbarimg).
-Both are skipped when the tools are missing.
+Both are skipped when the tools are missing, and fail with CI=true (`make system-deps` installs them).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import date
@@ -26,10 +25,7 @@ from app.documents.certificate import (
 
 VERIFY_URL = "https://tzxm.example.gov.cn/verify/2611-440300-04-01-123458?sig=ab12cd34"
 
-needs_poppler = pytest.mark.skipif(
-    shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
-    reason="poppler-utils not installed (apt-get install -y poppler-utils)",
-)
+needs_poppler = pytest.mark.needs_tools("pdftotext", "pdfinfo")
 
 
 @pytest.fixture
@@ -137,10 +133,7 @@ def test_notice_pdf(tmp_path: Path) -> None:
     assert "特此函告。" in text
 
 
-@pytest.mark.skipif(
-    shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,
-    reason="needs pdftoppm (poppler-utils) and zbarimg (zbar-tools) to decode the QR code",
-)
+@pytest.mark.needs_tools("pdftoppm", "zbarimg")
 def test_qr_payload_decodes(data: FilingCertificateData, tmp_path: Path) -> None:
     path = _write(tmp_path, render_filing_certificate(data, VERIFY_URL))
     subprocess.run(["pdftoppm", "-png", "-r", "150", str(path), str(tmp_path / "page")], check=True)

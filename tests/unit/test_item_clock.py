@@ -251,3 +251,16 @@ def test_status_label_and_clock_error_type() -> None:
     # Dates are stored with the Beijing offset.
     assert start(1, "day", datetime(2025, 6, 9, 2, tzinfo=UTC))["started_at"] == "2025-06-09T10:00:00+08:00"
     assert date.fromisoformat(start(1, "day", bj(2025, 6, 9))["started_at"][:10]) == date(2025, 6, 9)
+
+
+def test_a_clock_in_an_unpublished_spring_festival_is_recomputed_once_the_schedule_is_loaded(cal: WorkCalendar) -> None:
+    """The state holds instants, not deadlines: a calendar loaded later moves the deadline and ends the warning."""
+    state = start(10, "workday", bj(2027, 2, 1))
+    assert due(state, cal) == end_of(2027, 2, 15)  # Mon–Fri through 春节 week
+    assert "2027年的节假日安排尚未发布" in status(state, cal, bj(2027, 2, 9)).warning
+    rows = {d: w for d, w, _ in chinese_calendar_rows(2025, 2026)}
+    spring = {**{date(2027, 2, d): False for d in range(8, 13)}, date(2027, 2, 20): True}
+    published = WorkCalendar({**rows, **spring}, range(2025, 2028))
+    assert due(state, published) == end_of(2027, 2, 20)
+    s = status(state, published, bj(2027, 2, 9))
+    assert s.warning is None and s.remaining == 10 - 4  # 2-2..2-5 counted; the holiday days are not

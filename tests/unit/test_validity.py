@@ -27,9 +27,25 @@ def permit(**kw) -> PermitState:
 def test_two_years_then_one_more_and_leap_days():
     assert initial_validity(ISSUED) == date(2028, 11, 23)
     assert extended_validity(permit()) == date(2029, 11, 23)
-    assert add_years(date(2028, 2, 29), 1) == date(2029, 3, 1)  # never shortened
+    assert add_years(date(2027, 2, 28), 1) == date(2028, 2, 28)
     assert add_months(date(2027, 8, 31), -2) == date(2027, 6, 30)
     assert add_months(date(2027, 1, 15), -2) == date(2026, 11, 15)
+
+
+def test_issued_on_29_february_ends_on_28_february():
+    """民法典第二百零二条: no corresponding day in the last month → that month's last day (not 1 March)."""
+    issued = date(2028, 2, 29)
+    assert add_years(issued, 1) == date(2029, 2, 28)
+    assert add_years(issued, 4) == date(2032, 2, 29)  # a leap year again: the day itself
+    assert add_years(issued, 2) == add_months(issued, 24)  # 备案 (years) and 核准 (24 months) agree
+    leap = PermitState(issued_on=issued, valid_until=initial_validity(issued))
+    assert leap.valid_until == date(2030, 2, 28)
+    assert extended_validity(leap) == date(2031, 2, 28)
+    assert effective_status(leap, date(2030, 2, 28)) == "valid"
+    assert effective_status(leap, date(2030, 3, 1)) == "lapsed"
+    # Reminders counted back from a date after 29 February land in February's last day.
+    assert add_months(date(2028, 4, 30), -2) == date(2028, 2, 29)
+    assert add_months(date(2027, 4, 30), -2) == date(2027, 2, 28)
 
 
 def test_lapses_the_day_after_its_last_valid_day_unless_started():
@@ -68,6 +84,10 @@ def test_report_year_moves_on_once_reported():
     assert report_year(date(2026, 11, 23), None) == 2026
     assert report_year(date(2026, 11, 23), 2026) == 2027
     assert report_year(date(2027, 1, 5), 2025) == 2027
+    # The last day of a year is still that year's; reported early, the next round waits for next December.
+    assert report_year(date(2026, 12, 31), None) == 2026
+    assert report_year(date(2026, 12, 31), 2026) == 2027
+    assert december_reminder(2027).isoformat() == "2027-12-01T09:00:00+08:00"
 
 
 def test_authorisation_extension_must_be_asked_30_working_days_before_expiry():

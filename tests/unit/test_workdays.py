@@ -129,3 +129,35 @@ def test_deadline_across_national_day(cal: WorkCalendar) -> None:
 def test_naive_datetimes_are_refused(cal: WorkCalendar) -> None:
     with pytest.raises(ValueError):
         deadline_at(cal, datetime(2025, 6, 5, 10, 0), 3)
+
+
+# 2027's holidays are not in the installed chinesecalendar (test_rows_refuse_uncovered_years). A schedule of
+# the usual shape stands in for the one the State Council will publish: 春节 (Saturday 6 February 2027) with
+# the weekdays 8–12 February off and Saturday 20 February worked.
+SPRING_2027 = {**{date(2027, 2, d): False for d in range(8, 13)}, date(2027, 2, 20): True}
+
+
+def test_deadline_through_an_unpublished_spring_festival(rows: list[tuple[date, bool, str]]) -> None:
+    unpublished = WorkCalendar.from_rows(rows, range(2004, 2027))
+    start = datetime(2027, 2, 1, 10, 0, tzinfo=SHANGHAI)  # Monday
+    # Mon–Fri until the schedule is loaded: 10 working days are 2-2..2-5 and 2-8..2-12, 2-15 the 10th.
+    assert deadline_at(unpublished, start, 10) == datetime(2027, 2, 15, 16, 0, tzinfo=UTC)
+    assert unpublished.warning(start.date(), date(2027, 2, 15)) == (
+        "2027年的节假日安排尚未发布，该年按周一至周五计算工作日，结果可能需要调整")
+    # Loaded, the holiday week is skipped and the make-up Saturday counts: 2-2..2-5 (4), 2-15..2-19 (9), 2-20.
+    published = WorkCalendar({**{d: w for d, w, _ in rows}, **SPRING_2027}, range(2004, 2028))
+    assert deadline_at(published, start, 10) == datetime(2027, 2, 20, 16, 0, tzinfo=UTC)
+    assert published.warning(start.date(), date(2027, 2, 20)) is None
+    assert published.count_workdays(start.date(), date(2027, 2, 20)) == 10
+
+
+def test_deadline_spanning_new_year_into_an_unpublished_year(rows: list[tuple[date, bool, str]]) -> None:
+    cal = WorkCalendar.from_rows(rows, range(2004, 2027))
+    # Thursday 2026-12-31 20:00 UTC is already Friday 2027-01-01 04:00 in Beijing: day 1 is Monday 1-4.
+    start = datetime(2026, 12, 31, 20, 0, tzinfo=UTC)
+    assert deadline_at(cal, start, 1) == datetime(2027, 1, 4, 16, 0, tzinfo=UTC)
+    # 15:30 UTC is 23:30 on 31 December in Beijing: day 1 is Friday 1-1 (counted until 2027 is published).
+    assert deadline_at(cal, datetime(2026, 12, 31, 15, 30, tzinfo=UTC), 1) == datetime(2027, 1, 1, 16, 0, tzinfo=UTC)
+    # From a published year into the unpublished one: 2026-12-21 + 20 working days (see test_item_clock).
+    assert cal.add_workdays(date(2026, 12, 21), 20) == date(2027, 1, 18)
+    assert cal.unpublished_years(date(2026, 12, 21), date(2027, 1, 18)) == [2027]
