@@ -55,24 +55,43 @@ def db_int(value: Any) -> int:
 
 
 @lru_cache(maxsize=1)
-def _form_labels(directory: str) -> dict[str, str]:
-    """Field name → its label in forms/*.yaml (the first form that defines it wins)."""
+def _form_labels(directory: str) -> dict[str, dict[str, str]]:
+    """Form key → field name → label, from forms/*.yaml."""
     from ..formkit import FormRegistry
 
-    registry, labels = FormRegistry(directory), {}
-    for path in sorted(registry.directory.glob("*.yaml")):
-        for field in registry.get(path.stem).fields:
-            labels.setdefault(field.name, field.label)
-    return labels
+    registry = FormRegistry(directory)
+    return {path.stem: {f.name: f.label for f in registry.get(path.stem).fields}
+            for path in sorted(registry.directory.glob("*.yaml"))}
+
+
+def _task_form() -> str | None:
+    """The form key of the task a `/tasks/<task_id>/…` request completes: its labels come first."""
+    task_id = (request.view_args or {}).get("task_id")
+    if not isinstance(task_id, int):
+        return None
+    from engine.tables import HumanTask
+
+    from ..extensions import db
+
+    task = db.session.get(HumanTask, task_id)
+    return task.form_key if task is not None else None
 
 
 def label_of(name: str) -> str:
+    """A field's label as its page shows it: from the form of the task being completed, else from the first
+    form file defining the name, else a label of a page without a form file, else the name itself."""
     base = re.sub(r"^change_", "", name)
     try:
-        labels = _form_labels(current_app.config["FORMS_DIR"])
-    except Exception:  # noqa: BLE001  (a broken form file must not turn every refusal into a 500)
-        labels = {}
-    return labels.get(base) or _LABELS.get(base) or name
+        forms = _form_labels(current_app.config["FORMS_DIR"])
+        own = forms.get(_task_form() or "", {})
+    except Exception:  # noqa: BLE001  (a broken form file must not turn a refusal into a 500)
+        forms, own = {}, {}
+    if base in own:
+        return own[base]
+    for labels in forms.values():
+        if base in labels:
+            return labels[base]
+    return _LABELS.get(base) or name
 
 
 def _json_items(value: Any, path: str) -> Iterator[tuple[str, str]]:

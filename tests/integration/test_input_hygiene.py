@@ -95,6 +95,15 @@ def test_a_change_whose_scale_content_holds_a_nul_is_refused_before_it_exists(cl
     assert db.session.query(PostRequest).filter_by(permit_id=permit.id).count() == 0
 
 
+def test_a_nul_in_a_reviewer_opinion_is_named_by_the_label_of_that_task_form(client):
+    login(client, "qiye")
+    application = submit_filing(client, apply_code(client))
+    response = act(client, "shouli", application, "accept", {"decision": "correction", "opinion": "请补正\x00材料"})
+    assert response.status_code == 422 and "「意见说明」含有不允许的控制字符" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(type(application), application.id).status == "submitted"
+
+
 # ---- defect 9: integers the database cannot hold; the development clock; 413 -----------------------------------
 def test_huge_integers_in_paths_and_queries_are_404_or_ignored_not_500(client):
     response = client.get(f"/public/notices?page={HUGE}")

@@ -69,3 +69,9 @@ def test_a_long_upload_name_loses_the_end_of_its_stem_not_its_extension():
     long = _clean_filename("报" * 300 + ".pdf")
     assert long == "报" * 196 + ".pdf"
     assert len(_clean_filename("x" * 300)) == 200
+
+
+def test_the_authorisation_change_limits_fit_the_project_columns():
+    from app.services.post_requests import AUTHORISATION_LIMITS
+
+    assert AUTHORISATION_LIMITS["address"] <= _column_length("Project.address")
