@@ -151,6 +151,14 @@ def route(item: ApprovalItem, region_code: str) -> Department:
 
 
 # ---- declaring ------------------------------------------------------------------------------------
+class AlreadyOpen(ServiceError):
+    """事项申报 started while the project has an open declaration (a double click, a second tab)."""
+
+    def __init__(self, declaration: Declaration):
+        super().__init__(f"该项目已有进行中的事项申报（{declaration.number}），请勿重复提交；已为您打开该申报", 409)
+        self.declaration_id = declaration.id
+
+
 def new_number(project: Project, stage: str) -> str:
     digits, suffix = NUMBER_KIND[BUILD_STAGE if stage == BUILD_STAGE else project.kind]
     prefix = f"{project.region_code}-{digits}-{calendar.today().year}"
@@ -168,8 +176,8 @@ def start(user: User, project_id: int) -> Declaration:
     busy = db.session.scalar(select(Declaration).where(Declaration.project_id == project.id,
                                                        Declaration.stage != BUILD_STAGE,
                                                        Declaration.status != "completed"))
-    if busy is not None:  # one open declaration per project; the pages offer 继续申报 for it
-        raise ServiceError(f"该项目已有进行中的事项申报（{busy.number}），请勿重复提交；请在“我的项目”中点击“继续申报”", 409)
+    if busy is not None:  # one open declaration per project: a second click opens it again, with a word
+        raise AlreadyOpen(busy)
     stage = "立项"
     if project.kind == "approval":
         stage = stages.next_stage(project)

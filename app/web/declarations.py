@@ -49,8 +49,12 @@ def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
 @bp.route("/start/<int:project_id>", methods=["POST"])
 @role_required("applicant")
 def start(project_id: int):
-    declaration = approval.start(current_user, project_id)
-    return redirect(url_for("declarations.show", declaration_id=declaration.id))
+    try:
+        declaration_id = approval.start(current_user, project_id).id
+    except approval.AlreadyOpen as exc:  # nothing created: continue the open one, saying so
+        flash(exc.message, "info")
+        declaration_id = exc.declaration_id
+    return redirect(url_for("declarations.show", declaration_id=declaration_id))
 
 
 @bp.route("/<int:declaration_id>")
