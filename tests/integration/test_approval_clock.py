@@ -1,15 +1,21 @@
 """The statutory clock through the workflow: timers armed from the clock, dropped while paused, re-armed
 with the days that remained; extension once and capped; intermediary/expert steps off the clock; the
-supervision view's lights."""
+supervision view's lights.
+
+Both tests start on Tuesday 2026-03-10 (Beijing): how many calendar days a pause or an extension moves
+a deadline depends on the holidays in the way, so the moment is named, not taken from the wall clock.
+"""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from app.domain import item_clock
 from app.extensions import db
 from app.models import Notification, PendingTimer, TrailEntry
-from app.services.calendar import work_calendar
+from app.services.calendar import today, work_calendar
 from app.services.platform import runtime
 from engine import clock
 from engine.runtime import to_naive_utc
@@ -29,6 +35,7 @@ def _timers(declaration) -> dict[str, object]:
     return {t.bpmn_id: t.due_at for t in db.session.query(PendingTimer).filter_by(instance_id=declaration.instance_id)}
 
 
+@pytest.mark.clock("2026-03-10 10:00")
 def test_timers_follow_the_clock_through_a_pause_and_fire_yellow_then_red(client):
     declaration = declare(client, new_project(client))
     step(client, "sfg_shouli", declaration, "authorisation", {"decision": "accept", "code_verified": "on"})
@@ -49,7 +56,10 @@ def test_timers_follow_the_clock_through_a_pause_and_fire_yellow_then_red(client
                        data={"note": "已补充"}).status_code == 302
     resumed = case_of(declaration, "authorisation")
     expected = item_clock.due(resumed.clock, work_calendar())
-    assert resumed.due_at == to_naive_utc(expected.isoformat()) and resumed.due_at > first_due + timedelta(days=20)
+    assert resumed.due_at == to_naive_utc(expected.isoformat())
+    # Accepted and paused on 3-10 (20 working days: last day 4-08, 清明 4-06 off), resumed on 3-31 with all
+    # 20 left: the last day is now 4-29.
+    assert (first_due, resumed.due_at) == (datetime(2026, 4, 8, 16, 0), datetime(2026, 4, 29, 16, 0))
     timers = _timers(declaration)
     assert timers["overdue"] == resumed.due_at
 
@@ -71,6 +81,7 @@ def test_timers_follow_the_clock_through_a_pause_and_fire_yellow_then_red(client
     assert client.get("/supervision/").status_code == 403
 
 
+@pytest.mark.clock("2026-03-10 10:00")
 def test_extension_once_within_the_cap_and_expert_review_off_the_clock(client):
     declaration = declare(client, new_project(client))
     step(client, "sfg_shouli", declaration, "authorisation", {"decision": "accept", "code_verified": "on"})
@@ -93,14 +104,17 @@ def test_extension_once_within_the_cap_and_expert_review_off_the_clock(client):
     paused = case_of(declaration, "authorisation")
     assert paused.status == "expert" and paused.due_at is None and _timers(declaration) == {}
     clock.advance(timedelta(days=30))  # a 30-day evaluation is not counted (673号令 art 10)
-    today = clock.now().date()
     step(client, "sfg_banli", declaration, "authorisation", {
-        "organisation": "广东省工程咨询有限公司", "started_on": (today - timedelta(days=29)).isoformat(),
-        "finished_on": today.isoformat(), "conclusion": "项目可行"})
+        "organisation": "广东省工程咨询有限公司", "started_on": (today() - timedelta(days=29)).isoformat(),
+        "finished_on": today().isoformat(), "conclusion": "项目可行"})
     resumed = case_of(declaration, "authorisation")
     assert resumed.status == "handling" and resumed.due_at > extended_due
     status = item_clock.status(resumed.clock, cal, clock.now())
-    assert status.total == 30 and status.remaining >= 28  # nothing was counted while the evaluation ran
+    # Accepted, extended and sent to evaluation on 3-10, back on 4-09 with all 30 days: nothing was counted
+    # while the evaluation ran. 30 working days after 4-09 (劳动节 5-01, 5-04, 5-05 off, 5-09 worked) end on 5-25.
+    assert status.total == 30 and status.remaining == 30
+    assert (first_due, extended_due) == (datetime(2026, 4, 8, 16, 0), datetime(2026, 4, 22, 16, 0))
+    assert resumed.due_at == datetime(2026, 5, 25, 16, 0)
     actions = [(t.detail["clock"], t.detail["reason"]) for t in db.session.query(TrailEntry).filter_by(
         action="clock", instance_id=declaration.instance_id).order_by(TrailEntry.id)]
     assert [a for a, _ in actions] == ["start", "extend", "pause", "resume"]
