@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .config import load_config
@@ -36,6 +37,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+_BUSY_PAGE = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>系统繁忙</title></head>'
+              '<body><h1>系统繁忙</h1><p>系统繁忙，请稍后重试（本次操作未保存）。</p><p><a href="/">回到首页</a></p>'
+              '</body></html>')
+
+
 def _sqlite_pragmas(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
@@ -47,16 +53,27 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
-            # pysqlite opens transactions itself, deferred: a transaction that read and then writes must
-            # upgrade its lock, and in WAL mode that fails at once ("database is locked", no busy wait)
-            # when another connection wrote in between: two filings at the same moment gave a 500.
-            # We open every transaction ourselves as BEGIN IMMEDIATE (SQLAlchemy's pysqlite recipe): the
-            # write lock is taken up front and a second writer waits up to busy_timeout for its turn.
+            # pysqlite opens a (deferred) transaction only at the first INSERT/UPDATE/DELETE: the reads
+            # before it see no lock, so "no open filing for this project? then create one" ran twice for
+            # two tabs at once; and a deferred transaction that read before writing fails at once with
+            # "database is locked" (no busy wait) when another connection wrote in between. We open every
+            # transaction ourselves as BEGIN IMMEDIATE (SQLAlchemy's pysqlite recipe): SQLite's one write
+            # lock is taken up front, so transactions run one after the other, a second waiting up to
+            # busy_timeout for its turn. Cost: read-only requests wait their turn too (README, SQLite).
             dbapi_connection.isolation_level = None
 
         @event.listens_for(db.engine, "begin")
         def _on_begin(connection) -> None:  # noqa: ANN001
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @app.errorhandler(OperationalError)
+    def _busy(exc: OperationalError):
+        # A turn not given within busy_timeout: say so rather than a 500 (nothing was written).
+        if "database is locked" not in str(exc):
+            raise exc
+        db.session.rollback()
+        # A bare page: templates' context processors read the database, which is still busy.
+        return Response(_BUSY_PAGE, 503, {"Retry-After": "2"}, content_type="text/html; charset=utf-8")
 
 
 @contextmanager

@@ -106,6 +106,24 @@ def test_sqlite_the_same_new_filing_from_two_tabs_at_once_is_stored_once(client,
     assert db.session.query(FilingApplication).count() == 1
 
 
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one write lock")
+def test_sqlite_a_turn_not_given_in_time_is_a_clear_503(client, app):
+    """Another process holds SQLite's write lock past busy_timeout (5 s): 系统繁忙, not a 500."""
+    import sqlite3
+
+    login(client, "qiye")
+    db.session.rollback()
+    other = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        response = client.post("/enterprise/code/new", data=code_form())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 503 and "系统繁忙，请稍后重试" in response.data.decode()
+    assert db.session.query(Project).count() == 0
+
+
 # ---- double submissions, one after the other (the threaded races are in test_concurrency.py) ------------------
 def test_new_filing_posted_twice_is_stored_once(client):
     login(client, "qiye")
