@@ -9,6 +9,8 @@ import logging
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.extensions import db
 from app.models import (
     ApprovalItem,
@@ -187,11 +189,18 @@ def test_a_long_upload_name_keeps_its_pdf_extension(client):
 
 
 # ---- defect 3: texts longer than their column ------------------------------------------------------------------
-def test_long_correction_and_return_opinions_are_kept_and_their_notifications_shortened(client):
+@pytest.mark.parametrize("steps", [
+    [("shouli", "accept", "correction")],  # 补正
+    [("shouli", "accept", "reject")],  # 不予受理
+    [("shouli", "accept", "accept"), ("banli", "review", "return")],  # 退回
+], ids=["correction", "not-accepted", "returned"])
+def test_long_opinions_are_kept_whole_and_their_notifications_shortened(client, steps):
     login(client, "qiye")
     application = submit_filing(client, apply_code(client))
-    opinion = "请补充项目建设内容的详细说明。" * 60  # 900 characters: the form allows 1000
-    assert act(client, "shouli", application, "accept", {"decision": "correction", "opinion": opinion}).status_code == 302
+    opinion = "请补充项目建设内容的详细说明。" * 60  # 900 characters: the forms allow 1000
+    for username, bpmn_id, decision in steps:
+        data = {"decision": decision, "opinion": opinion if decision != "accept" else ""}
+        assert act(client, username, application, bpmn_id, data).status_code == 302
     db.session.expire_all()
     assert db.session.get(type(application), application.id).last_opinion == opinion
     note = db.session.query(Notification).filter_by(user_id=application.applicant_id, kind="result") \
