@@ -245,7 +245,7 @@ def mark_done_before(user: User, declaration_id: int, item_code: str, document: 
     if declaration.stage == BUILD_STAGE:
         raise ServiceError("报建事项由您自行选择：已办理过的事项请返回重新选择，不要勾选", 409)
     if case.item.parent_code is None and case.item_code in stages.MAIN_ITEMS:
-        raise ServiceError("主事项不能标记为已办理", 422, {"prior_document": "主事项须在本次申报中办理"})
+        raise ServiceError("主事项须在本次申报中办理，不能标记为已办理", 409)
     if not_needed is not None:
         reason = not_needed.strip()
         if not reason:

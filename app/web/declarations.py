@@ -42,6 +42,8 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
     if exc.status == 422:
         return page(declaration_id, exc.errors or {"_": exc.message}, _raw(), 422, focus)
+    if exc.status == 409:  # a refused step: the page again with the reason on top (a 409 cannot redirect)
+        return page(declaration_id, {"_": exc.message}, _raw(), 409, focus)
     flash(exc.message, "error")
     return redirect(url_for("declarations.show", declaration_id=declaration_id)), exc.status
 

@@ -103,7 +103,7 @@ def test_authorisation_with_four_departments_to_completion_notice(client):
     assert public.status_code == 200
     body = public.data.decode()
     assert "江环审〔2026〕9号" in body and "不予许可" in body and "材料.pdf" not in body
-    assert client.get("/public/projects/2611-440704-04-01-000000").status_code == 404
+    assert client.get("/public/projects/2611-440704-04-01-000003").status_code == 404
 
     # Every start, pause and resume of the clock is in the trail, with who and why.
     trail = db.session.query(TrailEntry).filter_by(action="clock", instance_id=declaration.instance_id)
@@ -118,8 +118,11 @@ def test_other_enterprise_and_other_department_are_refused(client):
     client.post("/logout")
     login(client, "qiye2")
     assert client.get(f"/enterprise/declarations/{declaration.id}").status_code == 403
-    attachment_id = db.session.query(ItemCase).filter_by(declaration_id=declaration.id).first().id
-    assert client.get(f"/enterprise/declarations/{declaration.id}/attachments/{attachment_id}").status_code in (403, 404)
+    from app.models import Attachment
+
+    attachment = db.session.query(Attachment).filter_by(declaration_id=declaration.id).first()
+    download = client.get(f"/enterprise/declarations/{declaration.id}/attachments/{attachment.id}")
+    assert download.status_code == 403 and not download.data.startswith(b"%PDF")
     # 生态环境 reviewers see the 环评 task only, never the 核准 one.
     client.post("/logout")
     login(client, "hb_shouli")
@@ -174,10 +177,10 @@ def test_an_item_done_before_is_not_handled_again_and_own_materials_can_be_added
     client.post(f"/enterprise/declarations/{declaration_id}/answers", data=FOUR_ITEMS)
     url = f"/enterprise/declarations/{declaration_id}/items/soil_water/done-before"
     blank = client.post(url, data={"prior_document": " "})
-    assert blank.status_code == 422 and "原批准文件文号" in blank.data.decode()
+    assert blank.status_code == 422 and "请填写「原批准文件文号」" in blank.data.decode()
     main = client.post(f"/enterprise/declarations/{declaration_id}/items/authorisation/done-before",
                        data={"prior_document": "x"})
-    assert main.status_code == 422
+    assert main.status_code == 409 and "主事项须在本次申报中办理，不能标记为已办理" in main.data.decode()
     assert client.post(url, data={"prior_document": "江水保〔2025〕3号"}).status_code == 302
     upload_required(client, declaration_id)
     own = client.post(f"/enterprise/declarations/{declaration_id}/attachments",
@@ -187,7 +190,7 @@ def test_an_item_done_before_is_not_handled_again_and_own_materials_can_be_added
     nameless = client.post(f"/enterprise/declarations/{declaration_id}/attachments",
                            data={"name": "", "file": (io.BytesIO(pdf_bytes("own")), "fs.pdf")},
                            content_type="multipart/form-data")
-    assert nameless.status_code == 422 and "材料名称" in nameless.data.decode()
+    assert nameless.status_code == 422 and "请填写「材料名称」" in nameless.data.decode()
     assert client.post(f"/enterprise/declarations/{declaration_id}/submit",
                        data={"action": "submit", "pledge": "on"}).status_code == 302
     declaration = db.session.get(Declaration, declaration_id)

@@ -5,7 +5,6 @@ import lxml.html
 
 from app.extensions import db
 from app.models import FilingCertificate, Project
-from tests.conftest import login
 from tests.integration.helpers import act, submit_filing
 from tests.integration.lifecycle_helpers import fresh, issued_permit, latest_request
 from tests.integration.lifecycle_helpers import step as request_step

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import lxml.html
+
 from app.extensions import db
 from app.models import Declaration, HumanTask, ItemCase, Project
 from tests.conftest import login
@@ -15,6 +17,7 @@ from tests.integration.approval_helpers import (
     new_project,
     start_declaration,
 )
+from tests.integration.helpers import field_errors
 
 
 def _approve_all(client, declaration: Declaration) -> None:
@@ -34,6 +37,19 @@ def _confirm(client, declaration_id: int, **overrides):
     return client.post(f"/enterprise/declarations/{declaration_id}/confirm", data=form)
 
 
+def stage_line(client, project: Project) -> dict[str, str]:
+    """The project page's stage line: each stage with the state it shows."""
+    page = lxml.html.fromstring(client.get(f"/enterprise/projects/{project.id}").data)
+    return {li.get("data-stage"): li.xpath("string(div[contains(@class, 'status')])").strip()
+            for li in page.xpath("//ol[@class='stage-line']/li")}
+
+
+def stage_button(page: str, stage: str) -> str | None:
+    """The label of the button that starts the stage, if the page offers one."""
+    labels = lxml.html.fromstring(page).xpath(f"//li[@data-stage='{stage}']//button/text()")
+    return labels[0].strip() if labels else None
+
+
 def _as_qiye(client) -> None:
     client.post("/logout")
     login(client, "qiye")
@@ -49,13 +65,13 @@ def test_three_stages_keep_one_code_with_information_confirmed(client):
     # While 立项 is handled the same declaration comes back; the page shows 立项 办理中.
     _as_qiye(client)
     assert start_declaration(client, project) == first.id
-    page = client.get(f"/enterprise/projects/{project.id}").data.decode()
-    assert 'data-stage="立项"' in page and "办理中" in page
+    assert stage_line(client, project) == {"立项": "办理中", "可研": "未开始", "初步设计": "未开始"}
 
     _approve_all(client, first)
     _as_qiye(client)
+    assert stage_line(client, project) == {"立项": "已批复", "可研": "可申请", "初步设计": "未开始"}
     page = client.get(f"/enterprise/projects/{project.id}").data.decode()
-    assert "阶段申请：可研" in page and "江proposal〔2026〕1号" in page
+    assert stage_button(page, "可研") == "阶段申请：可研" and "江proposal〔2026〕1号" in page
 
     # 可研: 信息确认 comes first; the questionnaire is closed until it is done.
     second_id = start_declaration(client, project)
@@ -91,7 +107,8 @@ def test_three_stages_keep_one_code_with_information_confirmed(client):
     third_id = start_declaration(client, project)
     response = _confirm(client, third_id, total_investment="58000")
     assert response.status_code == 422
-    assert "初步设计概算58000万元超过可研批复估算52000万元的10%（超出11.5%）" in response.data.decode()
+    assert field_errors(response.data.decode())["overrun_note"].startswith(
+        "初步设计概算58000万元超过可研批复估算52000万元的10%（超出11.5%）")
     assert _confirm(client, third_id, total_investment="57000").status_code == 302  # within 10 %: no 说明
     db.session.expire_all()
     assert db.session.get(Declaration, third_id).confirmation["overrun"] is None
@@ -102,15 +119,18 @@ def test_three_stages_keep_one_code_with_information_confirmed(client):
     _as_qiye(client)
     response = client.post(f"/enterprise/declarations/start/{project.id}")
     assert response.status_code == 409
+    assert stage_line(client, project) == {"立项": "已批复", "可研": "已批复", "初步设计": "已批复"}
     page = client.get(f"/enterprise/projects/{project.id}").data.decode()
-    assert page.count("已批复") == 3
+    assert all(stage_button(page, stage) is None for stage in ("立项", "可研", "初步设计"))
     assert db.session.query(Project).filter_by(code=code).count() == 1
 
     # The 初步设计 reviewer sees the confirmed information; another enterprise sees nothing.
     client.post("/logout")
     login(client, "banli")
     case = case_of(third, "preliminary_design")
-    assert "信息确认（初步设计阶段）" in client.get(f"/reviewer/cases/{case.id}").data.decode()
+    confirmation = lxml.html.fromstring(client.get(f"/reviewer/cases/{case.id}").data).get_element_by_id("confirmation")
+    assert confirmation.findtext("h2") == "信息确认（初步设计阶段）"
+    assert "初步设计概算57000万元" not in confirmation.text_content()  # within 10 %: no overrun shown
     client.post("/logout")
     login(client, "qiye2")
     assert client.get(f"/enterprise/projects/{project.id}").status_code == 403
@@ -131,7 +151,9 @@ def test_overrun_needs_a_note_and_is_shown_to_the_reviewer(client):
     _as_qiye(client)
     third_id = start_declaration(client, project)
     response = _confirm(client, third_id, total_investment="60000")
-    assert response.status_code == 422 and "概算超估算情况说明" in response.data.decode()
+    assert response.status_code == 422
+    assert field_errors(response.data.decode())["overrun_note"].startswith(
+        "初步设计概算60000万元超过可研批复估算50000万元的10%（超出20.0%）")
     assert _confirm(client, third_id, total_investment="60000", overrun_note="地质条件变化，增加桩基工程").status_code == 302
     db.session.expire_all()
     third = db.session.get(Declaration, third_id)
@@ -139,5 +161,6 @@ def test_overrun_needs_a_note_and_is_shown_to_the_reviewer(client):
                                              "note": "地质条件变化，增加桩基工程"}
     task = db.session.query(HumanTask).filter_by(instance_id=third.instance_id, bpmn_id="questionnaire").one()
     assert task.candidate_role == "applicant"
-    page = client.get(f"/enterprise/declarations/{third_id}").data.decode()
-    assert "超出20.0%" in page
+    page = lxml.html.fromstring(client.get(f"/enterprise/declarations/{third_id}").data)
+    shown = page.get_element_by_id("confirmation").text_content()
+    assert "超出20.0%" in shown and "地质条件变化，增加桩基工程" in shown
