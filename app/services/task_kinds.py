@@ -31,9 +31,14 @@ class TaskKind:
     key: str
     label: str  # named in refusals
     reviewer: bool  # a reviewer's step (else the applicant's)
-    route: str  # the endpoint that completes it
-    page: str  # the endpoint of its page
+    routes: tuple[str, ...]  # the endpoints that complete it
+    page: str  # the endpoint of its page, with page_args(task)
+    page_args: Callable[[HumanTask], dict[str, int]]
     complete: Callable[..., Any] | None = None  # service (user, human_task_id, raw) for reviewer steps
+
+
+def _key_id(task: HumanTask) -> int:
+    return int((task.business_key or ":0").split(":", 1)[1])
 
 
 @functools.cache
@@ -41,14 +46,30 @@ def table() -> dict[str, TaskKind]:
     # Imported here: these services import this module for `require`.
     from . import approval, filing, post_requests
 
+    def case_id(task: HumanTask) -> dict[str, int]:
+        case = approval.case_of_task(task)
+        if case is None:
+            raise ServiceError("办件不存在", 404)
+        return {"case_id": case.id}
+
+    def own_page(task: HumanTask) -> dict[str, int]:
+        return {"task_id": task.id}
+
+    def declaration(task: HumanTask) -> dict[str, int]:
+        return {"declaration_id": _key_id(task)}
+
     return {k.key: k for k in (
-        TaskKind(FILING, "备案办件", True, "reviewer.complete", "reviewer.task", filing.complete_step),
-        TaskKind(REQUEST, "变更/延期申请", True, "reviewer.complete", "reviewer.task", post_requests.complete_step),
-        TaskKind(ITEM, "审批事项办件", True, "cases.complete", "cases.show", approval.complete_item_step),
-        TaskKind(FILL, "企业填报备案信息", False, "enterprise.filing_form", "enterprise.filing_form"),
-        TaskKind(DECLARING, "企业事项申报", False, "declarations.show", "declarations.show"),
-        TaskKind(SUPPLEMENT, "企业补正材料", False, "declarations.supplement", "declarations.show"),
-        TaskKind(PROGRESS, "企业项目进展填报", False, "permits.progress", "permits.progress_for_task"),
+        TaskKind(FILING, "备案办件", True, ("reviewer.complete",), "reviewer.task", own_page, filing.complete_step),
+        TaskKind(REQUEST, "变更/延期申请", True, ("reviewer.complete",), "reviewer.task", own_page,
+                 post_requests.complete_step),
+        TaskKind(ITEM, "审批事项办件", True, ("cases.complete",), "cases.show", case_id, approval.complete_item_step),
+        TaskKind(FILL, "企业填报备案信息", False, ("enterprise.filing_form",), "enterprise.filing_detail",
+                 lambda t: {"application_id": _key_id(t)}),
+        TaskKind(DECLARING, "企业事项申报", False, ("declarations.answer", "declarations.confirm", "declarations.choose",
+                                                    "declarations.submit"), "declarations.show", declaration),
+        TaskKind(SUPPLEMENT, "企业补正材料", False, ("declarations.supplement",), "declarations.show", declaration),
+        TaskKind(PROGRESS, "企业项目进展填报", False, ("permits.progress",), "permits.progress_for_task",
+                 lambda t: {"instance_id": t.instance_id}),
     )}
 
 
@@ -81,7 +102,7 @@ def reviewer_kind(task: HumanTask) -> TaskKind:
 
 def served_by(task: HumanTask, route: str) -> TaskKind:
     """The task's kind if `route` completes it; refused before anything is written otherwise."""
-    return _check(task, [k for k in table().values() if k.route == route])
+    return _check(task, [k for k in table().values() if route in k.routes])
 
 
 def require(task: HumanTask, key: str) -> TaskKind:

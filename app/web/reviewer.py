@@ -29,8 +29,8 @@ def done():
 def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
     task = filing.reviewer_task(current_user, task_id)
     kind = task_kinds.reviewer_kind(task)
-    if kind.key == task_kinds.ITEM:  # an approval item: its own page shows materials, clock and history
-        return redirect(_item_page(task))
+    if kind.page != "reviewer.task":  # an approval item: its own page shows materials, clock and history
+        return redirect(url_for(kind.page, **kind.page_args(task)))
     if kind.key == task_kinds.REQUEST:  # a 变更 or 延期 application
         request_ = post_requests.request_of_task(task)
         return render_template("reviewer/request.html", task=task, req=request_, form=forms().get(task.form_key),
@@ -51,22 +51,14 @@ def task(task_id: int):
     return _task_page(task_id)
 
 
-def _item_page(task) -> str:
-    case = approval.case_of_task(task)
-    if case is None:
-        raise ServiceError("办件不存在", 404)
-    return url_for("cases.show", case_id=case.id)
-
-
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @role_required(*REVIEWER_ROLES)
 def claim(task_id: int):
     """签收 serves every reviewer's task (备案, 变更/延期, 审批事项); an applicant's is not found."""
     task = filing.claim(current_user, task_id)
     flash("已签收，请办理", "success")
-    if task_kinds.reviewer_kind(task).key == task_kinds.ITEM:
-        return redirect(_item_page(task))
-    return redirect(url_for("reviewer.task", task_id=task_id))
+    kind = task_kinds.reviewer_kind(task)
+    return redirect(url_for(kind.page, **kind.page_args(task)))
 
 
 @bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])

@@ -172,3 +172,11 @@ def test_item_extension_after_the_deadline_cannot_slip_through_the_filing_route(
     late = client.post(f"/reviewer/cases/{case.id}/tasks/{task.id}/complete", data=data)
     assert late.status_code == 422 and "延长须在办理时限届满前决定" in late.data.decode()
     assert case_of(declaration, "authorisation").status == "handling"
+
+
+def test_the_kind_table_names_real_routes(app):
+    """A renamed route must not leave the table dispatching to nothing."""
+    from app.services import task_kinds
+
+    for kind in task_kinds.table().values():
+        assert set(kind.routes) | {kind.page} <= set(app.view_functions), kind.key
