@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.domain.validity import DATES_BEYOND_VALIDITY, add_years
+from app.domain.validity import DATES_BEYOND_VALIDITY
 from app.services.calendar import today
 from tests.e2e.test_browser import claim_from_todo, fill_filing, login, logout, take_code
 
@@ -77,6 +77,7 @@ def unread_note(page: Page, username: str, tag: str, code: str):
     return row
 
 
+@pytest.mark.clock("2026-03-10 10:00")  # issued that day: valid to 2028-03-10, extended to 2029-03-10
 def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path):
     code = issued_filing(page)
 
@@ -84,7 +85,7 @@ def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path)
     open_permit(page, code)
     expect(page.locator("#permit-status")).to_have_text("有效")
     valid_until = date.fromisoformat(page.locator("#validity b").inner_text().strip())
-    assert valid_until == add_years(today(), 2)
+    assert valid_until == date(2028, 3, 10)
     expect(page.locator("#requests")).to_contain_text("暂无变更或延期申请")
 
     # 2. 申请变更: a completion date beyond the validity is refused (004 Q9) …
@@ -130,7 +131,7 @@ def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path)
     # 4. 申请延期: one more year
     page.get_by_role("link", name="申请延期").click()
     new_until = page.locator("#new-until").inner_text().strip()
-    assert new_until == add_years(valid_until, 1).isoformat()
+    assert new_until == "2029-03-10"
     page.fill("#f_reason", "资金未到位，需推迟开工")
     page.get_by_role("button", name="提交延期申请").click()
     extension_number = submitted_number(page)
@@ -141,7 +142,7 @@ def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path)
            lambda: page.get_by_role("radio", name="审核通过，提交签发").check())
     open_permit(page, code)
     expect(page.locator("#validity b")).to_have_text(new_until)
-    expect(page.locator("#validity")).to_contain_text(f"已于 {today().isoformat()} 延期一次")
+    expect(page.locator("#validity")).to_contain_text("已于 2026-03-10 延期一次")
     expect(page.locator("#requests tbody tr", has_text=extension_number).locator(".status")).to_have_text(
         "已办结（同意）")
     expect(page.get_by_role("link", name="申请延期")).to_have_count(0)
@@ -150,7 +151,7 @@ def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path)
     page.get_by_role("link", name="项目进展填报").click()
     page.locator("#add-year").click()
     new_row = page.locator("#years tbody tr").last
-    new_row.locator("input[name=year]").fill(str(today().year))
+    new_row.locator("input[name=year]").fill("2026")
     new_row.locator("input[name=invested]").fill("150.5")
     new_row.locator("input[name=progress]").fill("完成仓库改造设计")
     page.locator("#progress-form").get_by_role("button", name="提交", exact=True).click()
@@ -158,7 +159,7 @@ def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path)
     expect(page.locator("table.list", has_text="建设进程")).to_contain_text("完成仓库改造设计")
 
     note = unread_note(page, "banli", "【项目进展】", code)
-    expect(note).to_contain_text(f"年度进度报告 {today().year}")
+    expect(note).to_contain_text("年度进度报告 2026")
     page.screenshot(path=shots / "l3-progress-unread.png", full_page=True)
     note.get_by_role("button", name="标为已阅").click()
     expect(page.locator(".flash.success")).to_have_text("已标为已阅")
