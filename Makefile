@@ -1,15 +1,28 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   install, migrate, load demo data, serve http://127.0.0.1:5000 with the timer scheduler
-#   make test  install what the tests need and pass every test on SQLite, then on PostgreSQL
+#   make test  install what the tests need and pass every test on SQLite, then on PostgreSQL, then the unit
+#              and integration tests again on SQLite at fixed moments under faketime (test-faketime)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
-# Debian packages: chromium for browser tests, poppler-utils to read PDFs in tests, a CJK font to view them.
-APT_PACKAGES := chromium poppler-utils fonts-wqy-zenhei
+# Debian packages: chromium for browser tests, poppler-utils to read PDFs in tests, a CJK font to view them,
+# zbar-tools to decode the QR codes of the PDFs, faketime to run the suite at other dates.
+APT_PACKAGES := chromium poppler-utils fonts-wqy-zenhei zbar-tools faketime
+# Moments (UTC, '_' for the space) at which test-faketime runs the unit and integration tests:
+#   2026-12-31 15:30  23:30 Beijing on a year's last evening (UTC still says the same date, Beijing nearly not)
+#   2027-02-08 02:00  Monday of 春节 week 2027, a year whose holidays the installed chinesecalendar does not hold
+#   2027-12-31 20:00  already 1 January 2028 in Beijing while UTC is still in 2027
+#   2028-02-29 02:00  a leap day (validity of 2 and 3 years has no 29 February)
+FAKETIME_MOMENTS := 2026-12-31_15:30:00 2027-02-08_02:00:00 2027-12-31_20:00:00 2028-02-29_02:00:00
+# libfaketime 0.9.10 (Debian 12) with Python 3.11: by default it fakes the monotonic clock too, and a timed wait
+# (Event.wait(t), Lock.acquire(timeout=t)) then blocks for ever; FAKETIME_DONT_FAKE_MONOTONIC=1 instead makes
+# time.sleep() fail with EINVAL. The unit and integration tests on SQLite do neither, so the default stays, and
+# `timeout` stops a run that hangs long before CI's limit (a run takes a few minutes).
+FAKETIME_RUN_LIMIT := 1200
 
-.PHONY: run test venv system-deps lint test-sqlite test-postgres bench clean
+.PHONY: run test venv system-deps lint test-sqlite test-postgres test-faketime bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +55,19 @@ test-sqlite: venv
 test-postgres: venv
 	TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider
 
-test: venv system-deps lint test-sqlite test-postgres
+# The platform must work on any date: libfaketime moves the process's clock (Python's and SQLite's; the
+# PostgreSQL server's would not move, so these runs use SQLite). Tests that reason about dates pin the
+# platform clock themselves; the rest run at the faked date. TZ=UTC: the moments above are UTC.
+test-faketime: venv system-deps
+	@for moment in $(FAKETIME_MOMENTS); do \
+	  when="$${moment/_/ }"; began=$$(date +%s); \
+	  echo "== unit and integration tests on SQLite at $$when UTC (faketime)"; \
+	  TZ=UTC timeout $(FAKETIME_RUN_LIMIT) faketime -f "@$$when" env TEST_DB=sqlite \
+	    $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration || exit 1; \
+	  echo "== $$when UTC: $$(( $$(date +%s) - began )) s"; \
+	done
+
+test: venv system-deps lint test-sqlite test-postgres test-faketime
 
 bench: venv
 	$(BIN)/python -m bench.run_all
