@@ -117,7 +117,8 @@ def test_refused_change_leaves_figures(client, app):
                 data={"change_contact_name": "on", "contact_name": "王五", "reason": "人员调整"})
     request = latest_request("change")
     step(client, "shouli", request, "accept", {"decision": "accept"})
-    assert step(client, "banli", request, "review", {"decision": "refuse"}).status_code == 422  # opinion required
+    no_opinion = step(client, "banli", request, "review", {"decision": "refuse"})
+    assert no_opinion.status_code == 422 and field_messages(no_opinion.data.decode()) == {"opinion": "请填写「审核意见」"}
     assert step(client, "banli", request, "review", {"decision": "refuse", "opinion": "理由不充分"}).status_code == 302
     assert latest_request("change").status == "refused" and fresh(permit).current == before
     note = db.session.query(Notification).filter(Notification.title.like("%不予同意%理由不充分%")).one()
@@ -295,8 +296,10 @@ def test_revoke_tells_enterprise(client, app):
     assert client.get(f"/authority/permits/{permit.id}").status_code == 403
     client.post("/logout")
     login(client, "banli")
-    assert client.get("/authority/permits").status_code == 200
-    assert client.post(f"/authority/permits/{permit.id}/revoke", data={"reason": ""}).status_code == 422
+    listed = client.get("/authority/permits")
+    assert listed.status_code == 200 and permit.number in listed.data.decode()
+    empty = client.post(f"/authority/permits/{permit.id}/revoke", data={"reason": ""})
+    assert empty.status_code == 422 and field_messages(empty.data.decode()) == {"reason": "请填写「原因」"}
     assert client.post(f"/authority/permits/{permit.id}/revoke",
                        data={"reason": "提供虚假材料"}).status_code == 302
     permit = fresh(permit)
