@@ -5,6 +5,7 @@ from .approval import (
     CASE_STATUS,
     DECLARATION_STATUS,
     KIND_LABELS,
+    SKIPPED_CASES,
     ApprovalItem,
     Attachment,
     Declaration,
@@ -41,8 +42,8 @@ from .org import Department, Enterprise, Region, Role, User, UserRole
 from .project import Project
 
 __all__ = [
-    "CASE_STATUS", "DECLARATION_STATUS", "KIND_LABELS", "ApprovalItem", "Attachment", "Declaration", "ItemCase",
-    "ItemMaterial", "Upload", "UserItemRole",
+    "CASE_STATUS", "DECLARATION_STATUS", "KIND_LABELS", "SKIPPED_CASES", "ApprovalItem", "Attachment", "Declaration",
+    "ItemCase", "ItemMaterial", "Upload", "UserItemRole",
     "FILING_STATUS", "NOTICE_KINDS", "PERMIT_KINDS", "PERMIT_STATUS", "REQUEST_KINDS", "REQUEST_STATUS", "Permit",
     "PostRequest", "ProgressYear", "ProjectProgress", "PublicNotice", "SmsMessage",
     "CalendarDay", "CalendarYear", "CapitalRatio", "CatalogueEntry", "Department", "Enterprise",

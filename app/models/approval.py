@@ -115,11 +115,14 @@ class Declaration(db.Model):
 
 
 CASE_STATUS = {
-    "declared": "待提交", "done_before": "已办理过", "receiving": "待受理", "correction": "待补正（暂停计时）",
+    "declared": "待提交", "done_before": "已办理过", "not_needed": "不需要办理", "receiving": "待受理",
+    "correction": "待补正（暂停计时）",
     "handling": "办理中", "paused_correction": "待补正（暂停计时）", "expert": "中介/专家评审（暂停计时）",
     "approved": "准予许可", "refused": "不予许可", "not_accepted": "不予受理",
 }
 FINISHED_CASES = ("approved", "refused", "not_accepted")
+# Marked by the applicant (000 §5: 已办理, or 不需要办理): not sent to any department in this declaration.
+SKIPPED_CASES = ("done_before", "not_needed")
 
 
 class ItemCase(db.Model):
@@ -140,7 +143,8 @@ class ItemCase(db.Model):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     corrections: Mapped[int] = mapped_column(Integer, default=0)
     last_notice: Mapped[dict | None] = mapped_column(JSON)  # the latest 一次性告知 or refusal
-    prior_document: Mapped[str] = mapped_column(String(100), default="")  # 我已办理过此事项
+    # 我已办理过此事项: the earlier document's 文号 (done_before) or why none is needed (not_needed).
+    prior_document: Mapped[str] = mapped_column(String(100), default="")
     decision: Mapped[dict | None] = mapped_column(JSON)  # 文号, title, opinion, tender ...
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -156,6 +160,17 @@ class ItemCase(db.Model):
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_CASES
+
+    @property
+    def skipped(self) -> bool:
+        return self.status in SKIPPED_CASES
+
+    @property
+    def document_number(self) -> str:
+        """The 文号 a list shows: the decision's, or the earlier one the applicant named; none if not needed."""
+        if self.decision and self.decision.get("doc_number"):
+            return self.decision["doc_number"]
+        return self.prior_document if self.status == "done_before" and self.prior_document else ""
 
     @property
     def decided_at_aware(self) -> datetime | None:

@@ -232,15 +232,12 @@ def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Decl
     return declaration, case_in(declaration.id, item_code)
 
 
-NOT_NEEDED = "不需要办理："  # prior_document of an item marked 不需要办理, followed by the reason
-
-
 @use_case
 def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None,
                      not_needed: str | None = None) -> ItemCase:
-    """我已办理过此事项 (000 §5: 「已办理，或不需要办理」): the item is not handled again; its earlier
-    document (`document`) or why none is needed (`not_needed`, kept after NOT_NEEDED) is referenced.
-    Both None: the mark is taken back."""
+    """我已办理过此事项 (000 §5: 「已办理，或不需要办理」): the item is not handled in this declaration; its
+    earlier document (`document`, status done_before) or why none is needed (`not_needed`, status not_needed)
+    is kept in prior_document. Both None: the mark is taken back."""
     declaration, case = editable_case(user, declaration_id, item_code)
     if declaration.stage == BUILD_STAGE:
         raise ServiceError("报建事项由您自行选择：已办理过的事项请返回重新选择，不要勾选", 409)
@@ -250,10 +247,9 @@ def mark_done_before(user: User, declaration_id: int, item_code: str, document: 
         reason = not_needed.strip()
         if not reason:
             raise ServiceError("请填写不需要办理的理由", 422, {"not_needed_reason": "请填写「不需要办理的理由」"})
-        if len(NOT_NEEDED + reason) > 100:
-            raise ServiceError("理由过长", 422, {
-                "not_needed_reason": f"「不需要办理的理由」不能超过{100 - len(NOT_NEEDED)}字"})
-        case.status, case.prior_document = "done_before", NOT_NEEDED + reason
+        if len(reason) > 100:
+            raise ServiceError("理由过长", 422, {"not_needed_reason": "「不需要办理的理由」不能超过100字"})
+        case.status, case.prior_document = "not_needed", reason
         return case
     if document is None:
         case.status, case.prior_document = "declared", ""
@@ -288,7 +284,7 @@ def current_attachments(declaration: Declaration) -> list[Attachment]:
 def _missing_required(declaration: Declaration) -> dict[str, str]:
     errors: dict[str, str] = {}
     for case, materials, uploaded in materials_for(declaration):
-        if case.status == "done_before":
+        if case.skipped:
             continue
         for material in materials:
             if material.required and not material.condition and material.id not in uploaded:
@@ -319,7 +315,7 @@ def _items_for_workflow(declaration: Declaration) -> list[dict[str, Any]]:
     items = []
     for case in db.session.scalars(select(ItemCase).where(ItemCase.declaration_id == declaration.id)
                                    .order_by(ItemCase.id)):
-        if case.status == "done_before":
+        if case.skipped:
             continue
         item = case.item
         department = route(item, declaration.project.region_code)

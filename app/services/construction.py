@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ApprovalItem, Declaration, ItemCase, Permit, Project, User
+from ..models import SKIPPED_CASES, ApprovalItem, Declaration, ItemCase, Permit, Project, User
 from . import ServiceError, forbid, stages, use_case
 from .platform import runtime, validate
 
@@ -71,7 +71,8 @@ def options(declaration: Declaration) -> list[tuple[str, list[BuildOption]]]:
     handling = {c.item_code: c for c in db.session.scalars(
         select(ItemCase).join(Declaration, ItemCase.declaration_id == Declaration.id).where(
             Declaration.project_id == project.id, Declaration.id != declaration.id,
-            Declaration.status != "completed", ItemCase.status.notin_(("done_before", "refused", "not_accepted"))))}
+            Declaration.status != "completed",
+            ItemCase.status.notin_((*SKIPPED_CASES, "refused", "not_accepted"))))}
     items = db.session.scalars(select(ApprovalItem).where(ApprovalItem.active, ApprovalItem.parent_code.is_(None),
                                                           ApprovalItem.code.notin_(stages.MAIN_ITEMS))
                                .order_by(ApprovalItem.sort, ApprovalItem.code))

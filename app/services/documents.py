@@ -102,7 +102,7 @@ def notice_pdf(user: User, declaration_id: int) -> tuple[bytes, str]:
         used = item_clock.status(case.clock, cal, case.decided_at_aware).counted if case.clock and case.decided_at else None
         items.append(NoticeItem(
             item_name=case.item_name, department_name=case.department.name if case.department else "—",
-            result=case.status_label, doc_number=(case.decision or {}).get("doc_number") or case.prior_document or "—",
+            result=case.status_label, doc_number=case.document_number or "—",
             decided_on=case.decided_at_local_date, working_days_used=used, limit_text=case.item.limit_text))
     data = CompletionNoticeData(
         number=declaration.notice_number, project_code=declaration.project.code,

@@ -178,7 +178,7 @@ def items_by_works_stage(project: Project) -> list[tuple[str, list[ItemCase]]]:
     rows = db.session.scalars(select(ItemCase).join(Declaration, ItemCase.declaration_id == Declaration.id)
                               .where(Declaration.project_id == project.id).order_by(ItemCase.id))
     for case in rows:
-        if case.status == "done_before" and case.item_code in latest:
-            continue  # a reused approval: the earlier case tells more
+        if case.skipped and case.item_code in latest:
+            continue  # a reused approval (or an item marked not needed later): the earlier case tells more
         latest[case.item_code] = case
     return [(stage, [c for c in latest.values() if c.item.stage == stage]) for stage in WORKS_STAGES]

@@ -32,7 +32,7 @@ class DepartmentRow:
 def overview(light: str | None = None, department_id: int | None = None) -> list[DepartmentRow]:
     cal, now = calendar.work_calendar(), clock.now()
     rows: dict[int | None, DepartmentRow] = {}
-    query = select(ItemCase).where(ItemCase.status.notin_(("declared", "done_before")))
+    query = select(ItemCase).where(ItemCase.status.notin_(("declared", "done_before", "not_needed")))
     if department_id:
         query = query.where(ItemCase.department_id == department_id)
     for case in db.session.scalars(query.order_by(ItemCase.due_at.is_(None), ItemCase.due_at, ItemCase.id)):

@@ -36,7 +36,7 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
         item_names={c.item_code: c.item_name for c, _, _ in rows},
         build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else [],
-        main_items=stages.MAIN_ITEMS, not_needed=approval.NOT_NEEDED), status
+        main_items=stages.MAIN_ITEMS), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):

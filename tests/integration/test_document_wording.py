@@ -47,15 +47,16 @@ def test_an_item_not_needed_is_marked_with_a_reason_and_no_document_number(clien
 
     no_reason = client.post(url, data={"basis": "not_needed", "prior_document": "", "not_needed_reason": " "})
     assert no_reason.status_code == 422 and "请填写「不需要办理的理由」" in no_reason.data.decode()
-    long_reason = client.post(url, data={"basis": "not_needed", "not_needed_reason": "理" * 95})
-    assert long_reason.status_code == 422 and "「不需要办理的理由」不能超过94字" in long_reason.data.decode()
+    long_reason = client.post(url, data={"basis": "not_needed", "not_needed_reason": "理" * 101})
+    assert long_reason.status_code == 422 and "「不需要办理的理由」不能超过100字" in long_reason.data.decode()
     assert case_of(db.session.get(Declaration, declaration_id), "soil_water").status == "declared"
 
     marked = client.post(url, data={"basis": "not_needed", "prior_document": "",
                                     "not_needed_reason": "项目不涉及水土流失防治区"})
     assert marked.status_code == 302
     case = case_of(db.session.get(Declaration, declaration_id), "soil_water")
-    assert (case.status, case.prior_document) == ("done_before", "不需要办理：项目不涉及水土流失防治区")
+    assert (case.status, case.status_label, case.prior_document) == ("not_needed", "不需要办理", "项目不涉及水土流失防治区")
+    assert case.document_number == ""  # the reason is not shown as if it were a 文号
     card = _item_card(client.get(f"/enterprise/declarations/{declaration_id}").data.decode(), "soil_water")
     assert "已标记为不需要办理（理由：项目不涉及水土流失防治区）" in card and "原批准文件" not in card
 
@@ -66,6 +67,10 @@ def test_an_item_not_needed_is_marked_with_a_reason_and_no_document_number(clien
     declaration = db.session.get(Declaration, declaration_id)
     scopes = {t.scope for t in db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id)}
     assert scopes == {"authorisation", "land_site", "eia"}
+    # The public look-up says 不需要办理, with no 文号.
+    rows = lxml.html.fromstring(client.get(f"/public/projects/{project.code}").data).xpath("//table[@class='list']//tr")
+    cells = {row.xpath("string(td[1])"): [" ".join(td.text_content().split()) for td in row.xpath("td")] for row in rows}
+    assert cells[case.item_name][2:4] == ["不需要办理", "—"]
 
 
 def test_an_item_done_before_still_needs_its_document_number(client):
