@@ -19,7 +19,7 @@ from ..domain import validity
 from ..extensions import db
 from ..formkit import FormInvalid
 from ..models import REQUEST_STATUS, Permit, PostRequest, Project, User
-from . import ServiceError, calendar, forbid, jsonable, next_serial, not_found, notify, use_case
+from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
 from .task_kinds import REQUEST, require
@@ -61,6 +61,9 @@ def shown(permit: Permit, name: str, value: Any) -> str:
 
 
 def _busy(permit: Permit, kind: str) -> PostRequest | None:
+    """The open request of that kind; the project's row lock makes a second submission at the same moment
+    wait for the first and then find it (one open change and one open extension per permit)."""
+    lock_project(permit.project_id)
     return db.session.scalar(select(PostRequest).where(PostRequest.permit_id == permit.id, PostRequest.kind == kind,
                                                        PostRequest.status.in_(["submitted", "accepted", "reviewed"])))
 

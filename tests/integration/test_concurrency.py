@@ -321,3 +321,36 @@ def test_code_application_posted_twice_at_once_creates_one_project(client, app):
     assert "该申请已提交，请勿重复提交" in next(r for r in responses if r.status_code == 409).data.decode()
     db.session.expire_all()
     assert db.session.query(Project).count() == 1
+
+
+def test_the_same_construction_start_twice_at_once_opens_one(client, app):
+    from app.models import Declaration
+    from tests.integration.lifecycle_helpers import issued_permit
+
+    permit = issued_permit(client)  # 报建 is open once the 备案证 is issued
+    url = f"/enterprise/declarations/build/{permit.project_id}"
+    tabs = [login(app.test_client(), "qiye") for _ in range(2)]
+    responses = _race(*(lambda tab=tab: tab.post(url) for tab in tabs))
+    assert [r.status_code for r in responses] == [302, 302], responses
+    db.session.expire_all()
+    build = db.session.query(Declaration).filter_by(project_id=permit.project_id, stage="报建").one()
+    assert {r.headers["Location"] for r in responses} == {f"/enterprise/declarations/{build.id}"}
+
+
+@pytest.mark.parametrize(("kind", "data"), [
+    ("change", {"change_scale_content": "on", "scale_content": "购置数控加工中心30台", "reason": "产能调整"}),
+    ("extension", {"reason": "资金未到位，开工推迟"}),
+])
+def test_a_change_or_extension_submitted_twice_at_once_is_one_request(client, app, kind, data):
+    from app.models import PostRequest
+    from tests.integration.lifecycle_helpers import issued_permit
+
+    permit = issued_permit(client)
+    url = f"/enterprise/permits/{permit.id}/{kind}"
+    tabs = [login(app.test_client(), "qiye") for _ in range(2)]
+    responses = _race(*(lambda tab=tab: tab.post(url, data=data) for tab in tabs))
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    refused = next(r for r in responses if r.status_code == 409).data.decode()
+    assert "已有办理中的" in refused
+    db.session.expire_all()
+    assert db.session.query(PostRequest).filter_by(permit_id=permit.id, kind=kind).count() == 1
