@@ -11,10 +11,11 @@ export FLASK_APP := app
 # zbar-tools to decode the QR codes of the PDFs, faketime to run the suite at other dates.
 APT_PACKAGES := chromium poppler-utils fonts-wqy-zenhei zbar-tools faketime
 # Moments (UTC, '_' for the space) at which test-faketime runs the unit and integration tests:
-#   2026-12-31 15:30  23:30 Beijing on a year's last evening (UTC still says the same date, Beijing nearly not)
-#   2027-02-08 02:00  Monday of 春节 week 2027, a year whose holidays the installed chinesecalendar does not hold
-#   2027-12-31 20:00  already 1 January 2028 in Beijing while UTC is still in 2027
-#   2028-02-29 02:00  a leap day (validity of 2 and 3 years has no 29 February)
+#   2026-12-31 15:30  23:30 on 31 December in Beijing: the last half hour of a year
+#   2027-02-08 02:00  Monday of 春节 week 2027, a year whose holidays the platform has not loaded (the seed holds
+#                     2004–2026, from the installed chinesecalendar): working days fall back to Mon–Fri
+#   2027-12-31 20:00  04:00 on 1 January 2028 in Beijing while UTC still says 2027
+#   2028-02-29 02:00  a leap day: two and three years on have no 29 February
 FAKETIME_MOMENTS := 2026-12-31_15:30:00 2027-02-08_02:00:00 2027-12-31_20:00:00 2028-02-29_02:00:00
 # libfaketime 0.9.10 (Debian 12) with Python 3.11: by default it fakes the monotonic clock too, and a timed wait
 # (Event.wait(t), Lock.acquire(timeout=t)) then blocks for ever; FAKETIME_DONT_FAKE_MONOTONIC=1 instead makes
