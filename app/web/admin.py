@@ -1,5 +1,5 @@
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,6 +10,7 @@ from engine.runtime import TIMER_MAX_ATTEMPTS
 from ..domain.screening import NATURES
 from ..services import ServiceError, calendar_admin, notices, policy_admin
 from ..services import calendar as calendar_service
+from ..services.filing import visible_datetime
 from ..services.platform import runtime
 from . import role_required
 from .guard import db_int
@@ -89,15 +90,15 @@ def dev_clock():
                 from ..extensions import db
 
                 return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
-                                       next_due=runtime().next_due(db.session), real=datetime.now(),
+                                       next_due=runtime().next_due(db.session),
                                        errors=exc.errors, hours=request.form.get("hours", "")), exc.status
             clock.set_offset(offset)
-        flash(f"系统时间已调整为 {clock.now().astimezone().strftime('%Y-%m-%d %H:%M')}", "success")
+        flash(f"平台时间已调整为北京时间 {visible_datetime(clock.utcnow_naive())}", "success")
         return redirect(url_for("admin.dev_clock"))
     from ..extensions import db
 
     return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
-                           next_due=runtime().next_due(db.session), real=datetime.now())
+                           next_due=runtime().next_due(db.session))
 
 
 @bp.route("/policy-rules")

@@ -159,6 +159,14 @@ def test_the_development_clock_refuses_non_finite_and_out_of_range_hours(client)
     assert clock.offset() == timedelta(hours=-48)
 
 
+def test_the_development_clock_shows_beijing_time_whatever_the_server_zone(client):
+    login(client, "zhengce")
+    clock.travel_to(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # already 00:30 on 1 January in Beijing
+    assert "当前平台时间（北京时间）：<strong id=\"now\">2027-01-01 00:30</strong>" in _text(client.get("/admin/clock"))
+    response = client.post("/admin/clock", data={"hours": "1"}, follow_redirects=True)
+    assert "平台时间已调整为北京时间 2027-01-01 01:30" in _text(response)
+
+
 def test_a_body_over_the_limit_gets_a_chinese_413_naming_the_file(app, client):
     login(client, "qiye")
     limit = app.config["MAX_CONTENT_LENGTH"]
