@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from app.extensions import db
@@ -61,12 +63,17 @@ def task_for(application: FilingApplication, bpmn_id: str) -> HumanTask:
     return db.session.query(HumanTask).filter_by(instance_id=application.instance_id, bpmn_id=bpmn_id).one()
 
 
-def act(client, username: str, application: FilingApplication, bpmn_id: str, data: dict):
-    """Log in as a reviewer, claim the step and complete it with the given form."""
+def claim_as(client, username: str, task: HumanTask) -> None:
+    """Log in as a reviewer and claim the task."""
     client.post("/logout")
     login(client, username)
-    task = task_for(application, bpmn_id)
     assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
+
+
+def act(client, username: str, application: FilingApplication, bpmn_id: str, data: dict):
+    """Log in as a reviewer, claim the step and complete it with the given form."""
+    task = task_for(application, bpmn_id)
+    claim_as(client, username, task)
     return client.post(f"/reviewer/tasks/{task.id}/complete", data=data)
 
 
@@ -77,3 +84,14 @@ def field_errors(body: str) -> dict[str, str]:
     page = lxml.html.fromstring(body)
     return {field.get("data-field"): field.xpath("string(.//div[contains(@class, 'error-text')])").strip()
             for field in page.xpath("//div[contains(concat(' ', @class, ' '), ' has-error ')]")}
+
+
+@contextmanager
+def db_scope() -> Iterator:
+    """The scheduler's unit of work on the test's session: commit on success, roll back on error."""
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

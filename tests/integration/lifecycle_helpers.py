@@ -8,7 +8,7 @@ from app.models import HumanTask, Instance, Permit, PostRequest
 from engine import clock
 from engine.scheduler import run_due_timers
 from tests.conftest import at, login
-from tests.integration.helpers import act, apply_code, submit_filing
+from tests.integration.helpers import act, apply_code, db_scope, submit_filing
 
 
 def issued_permit(client, **overrides) -> Permit:
@@ -53,18 +53,9 @@ def fire_timers(app) -> int:
     """What the scheduler does on its next tick, now, by the movable clock."""
     from app.services.platform import runtime
 
-    @__import__("contextlib").contextmanager
-    def scope():
-        try:
-            yield db.session
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-
     fired = 0
     while True:
-        n = run_due_timers(runtime(), scope)
+        n = run_due_timers(runtime(), db_scope)
         fired += n
         if not n:
             return fired

@@ -7,7 +7,6 @@ a deadline depends on the holidays in the way, so the moment is named, not taken
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,12 +21,7 @@ from engine.runtime import to_naive_utc
 from engine.scheduler import run_due_timers
 from tests.conftest import login
 from tests.integration.approval_helpers import case_of, declare, new_project, step, upload
-
-
-@contextmanager
-def _scope():
-    yield db.session
-    db.session.commit()
+from tests.integration.helpers import db_scope
 
 
 def _timers(declaration) -> dict[str, object]:
@@ -64,10 +58,10 @@ def test_timers_follow_the_clock_through_a_pause_and_fire_yellow_then_red(client
     assert timers["overdue"] == resumed.due_at
 
     clock.travel_to(timers["warn"] + timedelta(seconds=1))
-    assert run_due_timers(runtime(), _scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 1
     clock.travel_to(timers["overdue"] + timedelta(seconds=1))
-    assert run_due_timers(runtime(), _scope) == 1
-    assert run_due_timers(runtime(), _scope) == 0
+    assert run_due_timers(runtime(), db_scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 0
     assert case_of(declaration, "authorisation").overdue
     titles = [n.title for n in db.session.query(Notification).filter_by(department_id=resumed.department_id)]
     assert any("黄灯" in t for t in titles) and any("红灯" in t for t in titles)

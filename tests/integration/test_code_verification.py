@@ -13,7 +13,7 @@ from app.services.projects import new_code
 from engine import clock
 from tests.conftest import login
 from tests.integration.approval_helpers import case_of, declare, new_project
-from tests.integration.helpers import apply_code, submit_filing
+from tests.integration.helpers import apply_code, claim_as, submit_filing
 from tests.integration.lifecycle_helpers import issued_permit
 from tests.integration.snapshot import world
 
@@ -24,12 +24,6 @@ def shown_result(body: str) -> tuple[str, list[str]]:
     page = lxml.html.fromstring(body)
     result = page.xpath("string(//*[@id='code-check-result'])").strip()
     return result, [li.text_content().strip() for li in page.xpath("//*[@id='code-check']//li")]
-
-
-def as_reviewer(client, username: str, task: HumanTask) -> None:
-    client.post("/logout")
-    login(client, username)
-    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
 
 
 def recode(project: Project) -> Project:
@@ -48,7 +42,7 @@ def test_filing_accept_shows_the_check_and_refuses_a_code_that_fails_it(client):
     login(client, "qiye")
     application = submit_filing(client, apply_code(client))
     task = db.session.query(HumanTask).filter_by(instance_id=application.instance_id, bpmn_id="accept").one()
-    as_reviewer(client, "shouli", task)
+    claim_as(client, "shouli", task)
     result, lines = shown_result(client.get(f"/reviewer/tasks/{task.id}").data.decode())
     assert result == "通过" and len(lines) == 5 and all(line.startswith("✓") for line in lines)
 
@@ -79,7 +73,7 @@ def test_item_accept_refuses_a_code_that_fails_its_check_digit(client):
     declaration = declare(client, project)
     case = case_of(declaration, "authorisation")
     task = db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id, scope="authorisation").one()
-    as_reviewer(client, "sfg_shouli", task)
+    claim_as(client, "sfg_shouli", task)
     result, lines = shown_result(client.get(f"/reviewer/cases/{case.id}").data.decode())
     assert result == "通过" and all(line.startswith("✓") for line in lines)
 

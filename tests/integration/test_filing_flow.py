@@ -11,6 +11,7 @@ from tests.integration.helpers import (
     act,
     apply_code,
     authority_id,
+    db_scope,
     field_errors,
     filing_form,
     submit_filing,
@@ -125,22 +126,13 @@ def test_reminder_and_overdue_by_moving_the_clock(client, app):
     task = task_for(application, "accept")
     assert task.due_at is not None and task.remind_at < task.due_at
 
-    def scope():
-        from contextlib import contextmanager
-
-        @contextmanager
-        def inner():
-            yield db.session
-            db.session.commit()
-        return inner()
-
-    assert run_due_timers(runtime(), scope) == 0
+    assert run_due_timers(runtime(), db_scope) == 0
     clock.travel_to(task.remind_at + timedelta(seconds=1))
-    assert run_due_timers(runtime(), scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 1
     assert refreshed(application).reminded and not refreshed(application).overdue
-    assert run_due_timers(runtime(), scope) == 0  # fired once
+    assert run_due_timers(runtime(), db_scope) == 0  # fired once
     clock.travel_to(task.due_at + timedelta(seconds=1))
-    assert run_due_timers(runtime(), scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 1
     assert refreshed(application).overdue
     kinds = {n.kind for n in db.session.query(Notification).filter_by(department_id=application.department_id)}
     assert kinds == {"reminder", "overdue"}

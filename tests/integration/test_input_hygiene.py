@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import logging
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -38,20 +37,10 @@ from tests.integration.approval_helpers import (
     start_declaration,
     step,
 )
-from tests.integration.helpers import act, apply_code, code_form, submit_filing
+from tests.integration.helpers import act, apply_code, code_form, db_scope, submit_filing
 from tests.integration.lifecycle_helpers import issued_permit
 
 HUGE = "9" * 30
-
-
-@contextmanager
-def _scope():
-    try:
-        yield db.session
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _text(response) -> str:
@@ -264,9 +253,9 @@ def test_yellow_and_red_lights_fire_for_a_long_project_name_and_a_long_item_name
     step(client, "hb_shouli", declaration, "eia", {"decision": "accept", "code_verified": "on"})
     timers = {t.bpmn_id: t.due_at for t in db.session.query(PendingTimer).filter_by(instance_id=declaration.instance_id)}
     clock.travel_to(timers["warn"] + timedelta(seconds=1))
-    assert run_due_timers(runtime(), _scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 1
     clock.travel_to(timers["overdue"] + timedelta(seconds=1))
-    assert run_due_timers(runtime(), _scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 1
     case = case_of(declaration, "eia")
     assert case.overdue
     titles = [n.title for n in db.session.query(Notification).filter_by(department_id=case.department_id)]
@@ -292,26 +281,26 @@ def test_a_failing_timer_is_logged_counted_backs_off_stops_and_is_shown_to_the_a
         moment = warn_at + timedelta(seconds=1)
         clock.travel_to(moment)
         with caplog.at_level(logging.ERROR, logger="engine.scheduler"):
-            assert run_due_timers(runtime(), _scope) == 0
+            assert run_due_timers(runtime(), db_scope) == 0
         assert f"timer of instance {instance_id} failed (attempt 1 of {TIMER_MAX_ATTEMPTS}" in caplog.text
         assert "短信网关不可用" in caplog.text
         db.session.expire_all()
         timer = db.session.query(PendingTimer).filter_by(instance_id=instance_id, bpmn_id="warn").one()
         assert timer.attempts == 1 and "RuntimeError: 短信网关不可用" in timer.last_error
         assert timer.retry_at == timer.failed_at + timedelta(minutes=1)
-        assert run_due_timers(runtime(), _scope) == 0  # backing off: not tried again before retry_at
+        assert run_due_timers(runtime(), db_scope) == 0  # backing off: not tried again before retry_at
         db.session.expire_all()
         assert db.session.get(PendingTimer, timer.id).attempts == 1
 
         for _ in range(TIMER_MAX_ATTEMPTS - 1):
             moment += timedelta(minutes=10)
             clock.travel_to(moment)
-            run_due_timers(runtime(), _scope)
+            run_due_timers(runtime(), db_scope)
         db.session.expire_all()
         timer = db.session.get(PendingTimer, timer.id)
         assert timer.attempts == TIMER_MAX_ATTEMPTS and timer.retry_at is None
         clock.travel_to(moment + timedelta(days=1))
-        assert run_due_timers(runtime(), _scope) == 0  # stopped: left for the operator
+        assert run_due_timers(runtime(), db_scope) == 0  # stopped: left for the operator
         assert db.session.get(PendingTimer, timer.id).attempts == TIMER_MAX_ATTEMPTS
 
         login(client, "admin")
@@ -321,7 +310,7 @@ def test_a_failing_timer_is_logged_counted_backs_off_stops_and_is_shown_to_the_a
         runtime().listeners.remove(broken)
 
     assert client.post(f"/admin/timers/{instance_id}/retry").status_code == 302
-    assert run_due_timers(runtime(), _scope) == 1
+    assert run_due_timers(runtime(), db_scope) == 1
     db.session.expire_all()
     assert db.session.query(PendingTimer).filter_by(instance_id=instance_id, bpmn_id="warn").count() == 0
     assert "已停止重试" not in _text(client.get("/admin/timers"))

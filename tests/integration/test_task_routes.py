@@ -16,7 +16,7 @@ from app.services import ServiceError, approval, filing, post_requests
 from engine import clock
 from tests.conftest import login
 from tests.integration.approval_helpers import TENDER, case_of, declare, new_project, start_declaration
-from tests.integration.helpers import apply_code, authority_id, filing_form, submit_filing
+from tests.integration.helpers import apply_code, authority_id, claim_as, filing_form, submit_filing
 from tests.integration.snapshot import world
 
 # A moment the test names: Wednesday 14 October 2026, 10:00 in Beijing, in an ordinary working week.
@@ -35,9 +35,8 @@ def open_task(instance_id: int, bpmn_id: str) -> HumanTask:
 
 
 def claimed(client, username: str, task: HumanTask) -> User:
-    user = as_user(client, username)
-    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
-    return user
+    claim_as(client, username, task)
+    return db.session.query(User).filter_by(username=username).one()
 
 
 def refused(client, url: str, data: dict, status: int, words: str) -> None:
