@@ -21,7 +21,8 @@ VALIDITY_YEARS = 2
 EXTENSION_YEARS = 1
 REMINDER_HOUR = time(9, 0)  # reminders arrive in office hours, Beijing time
 
-DATES_BEYOND_VALIDITY = "提交失败：变更的开工/完工时间大于《备案证》的有效期，请先申请《备案证》延期再进行变更"
+_DATES_BEYOND = "提交失败：变更的开工/完工时间大于《{0}》的有效期，请先申请《{0}》延期再进行变更"
+DATES_BEYOND_VALIDITY = _DATES_BEYOND.format("备案证")  # the Guangdong wording (004 Q9)
 
 
 def add_years(day: date, years: int) -> date:
@@ -107,12 +108,14 @@ def extended_validity(permit: PermitState) -> date:
     return add_years(permit.valid_until, EXTENSION_YEARS)
 
 
-def date_change_refusal(permit: PermitState, new_start: date | None, new_end: date | None) -> str | None:
-    """004 Q9: new construction dates beyond the validity need an extension or a reported start first."""
+def date_change_refusal(permit: PermitState, new_start: date | None, new_end: date | None,
+                        kind_label: str = "备案证") -> str | None:
+    """004 Q9: new construction dates beyond the validity need an extension or a reported start first;
+    the message names the permit's own document (备案证 or 核准文件)."""
     if permit.started_on is not None or permit.extended_on is not None:
         return None
     if any(d is not None and d > permit.valid_until for d in (new_start, new_end)):
-        return DATES_BEYOND_VALIDITY
+        return _DATES_BEYOND.format(kind_label)
     return None
 
 

@@ -129,9 +129,8 @@ def submit_change(user: User, permit_id: int, raw: dict[str, Any], files: list[t
         raise ServiceError("勾选的事项没有变化", 422, {"_changes": "勾选的事项与原信息相同，请填写变更后的内容"})
     start = _as_date(new_values.get("planned_start")) if "planned_start" in ticked else None
     end = _as_date(new_values.get("planned_end")) if "planned_end" in ticked else None
-    q9 = validity.date_change_refusal(state_of(permit), start, end)
-    if q9:  # the Guangdong message names the 备案证; a 核准文件 change is told about its own document
-        q9 = q9.replace("《备案证》", f"《{permit.kind_label}》")
+    q9 = validity.date_change_refusal(state_of(permit), start, end, permit.kind_label)
+    if q9:
         raise ServiceError(q9, 422, {"planned_end" if end else "planned_start": q9})
     request = PostRequest(number=_number(permit, "change"), kind="change", permit_id=permit.id,
                           project_id=permit.project_id, enterprise_id=permit.enterprise_id, applicant_id=user.id,

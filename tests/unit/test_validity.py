@@ -67,6 +67,8 @@ def test_extension_only_once_within_validity_and_not_after_start():
 def test_q9_dates_beyond_validity_refused_until_extended_or_started():
     late = date(2029, 1, 1)
     assert date_change_refusal(permit(), None, late) == DATES_BEYOND_VALIDITY
+    assert date_change_refusal(permit(), None, late, "核准文件") == (
+        "提交失败：变更的开工/完工时间大于《核准文件》的有效期，请先申请《核准文件》延期再进行变更")
     assert date_change_refusal(permit(), late, None) == DATES_BEYOND_VALIDITY
     assert date_change_refusal(permit(), None, date(2028, 11, 23)) is None
     assert date_change_refusal(permit(extended_on=date(2027, 1, 1)), None, late) is None
