@@ -93,7 +93,7 @@ class PendingTimer(Base):
     bpmn_id: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     # Failed firings (a listener raised, a value did not fit its column …): the timer backs off until
-    # retry_at and stops after scheduler.MAX_ATTEMPTS instead of failing on every tick unseen; an operator
+    # retry_at and stops after runtime.TIMER_MAX_ATTEMPTS instead of failing on every tick unseen; an operator
     # sees it (系统管理 → 定时任务故障) and retries it. A timer re-projected with a new due time starts afresh.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(1000))

@@ -110,7 +110,7 @@ def use_form_token(session: Any, user_id: int, purpose: str, token: str | None) 
     if len(token) > 64:
         raise ServiceError("表单已失效，请刷新页面后重新填写", 400)
     stored = session.scalar(_insert(session)(FormToken.__table__).values(
-        token=token, user_id=user_id, purpose=purpose, used_at=_now())
+        token=token, user_id=user_id, purpose=purpose)
         .on_conflict_do_nothing(index_elements=["token"]).returning(FormToken.__table__.c.token))
     if stored is None:
         earlier = session.scalar(select(FormToken.result).where(FormToken.token == token))
@@ -125,12 +125,6 @@ def form_token_result(session: Any, token: str | None, result: str) -> None:
 
     if token:
         session.execute(update(FormToken).where(FormToken.token == token).values(result=result[:100]))
-
-
-def _now() -> Any:
-    from engine import clock
-
-    return clock.utcnow_naive()
 
 
 def forbid(message: str = "无权访问该记录") -> ServiceError:

@@ -11,12 +11,11 @@ from sqlalchemy import select
 
 from ..domain.project_code import InvalidProjectCode, parse_project_code
 from ..extensions import db
-from ..models import Declaration, FilingApplication, Permit, Project
+from ..models import KIND_LABELS, PERMIT_STATUS, Declaration, FilingApplication, Permit, Project
 from . import ServiceError
 from .platform import find_project
 
-KIND_LABELS = {"filing": "备案类", "approval": "审批类", "authorisation": "核准类"}
-_ENDED = {"cancelled": "已注销", "revoked": "已撤销"}
+_ENDED = ("cancelled", "revoked")  # a 备案证 / 核准文件 in these states ends the project's business
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,9 @@ def _state(project: Project) -> Check:
     if successor is not None:
         return Check("项目状态", False, f"项目发生重大变化已重新赋码为 {successor.code}，须以新代码申报")
     ended = db.session.scalar(select(Permit).where(Permit.project_id == project.id,
-                                                   Permit.status.in_(list(_ENDED))).order_by(Permit.id))
+                                                   Permit.status.in_(_ENDED)).order_by(Permit.id))
     if ended is not None:
-        return Check("项目状态", False, f"该项目的{ended.kind_label} {ended.number} {_ENDED[ended.status]}")
+        return Check("项目状态", False, f"该项目的{ended.kind_label} {ended.number} {PERMIT_STATUS[ended.status]}")
     return Check("项目状态", True, "正常（未重新赋码，证照未注销或撤销）")
 
 

@@ -74,6 +74,13 @@ def calendar_year():
     return redirect(url_for("admin.calendar", year=year))
 
 
+def _clock_page(errors: dict | None = None, hours: str = "", status: int = 200):
+    from ..extensions import db
+
+    return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
+                           next_due=runtime().next_due(db.session), errors=errors, hours=hours), status
+
+
 @bp.route("/clock", methods=["GET", "POST"])
 @role_required("admin", "policy")
 def dev_clock():
@@ -87,18 +94,11 @@ def dev_clock():
             try:
                 offset = _clock_offset(request.form.get("hours", ""))
             except ServiceError as exc:
-                from ..extensions import db
-
-                return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
-                                       next_due=runtime().next_due(db.session),
-                                       errors=exc.errors, hours=request.form.get("hours", "")), exc.status
+                return _clock_page(exc.errors, request.form.get("hours", ""), exc.status)
             clock.set_offset(offset)
         flash(f"平台时间已调整为北京时间 {visible_datetime(clock.utcnow_naive())}", "success")
         return redirect(url_for("admin.dev_clock"))
-    from ..extensions import db
-
-    return render_template("admin/clock.html", now=clock.now(), offset=clock.offset(),
-                           next_due=runtime().next_due(db.session))
+    return _clock_page()
 
 
 @bp.route("/policy-rules")

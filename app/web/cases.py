@@ -7,7 +7,7 @@ from engine.tables import HumanTask
 
 from ..extensions import db
 from ..models import ItemCase
-from ..services import ServiceError, approval, code_check, inbox, task_kinds, uploads
+from ..services import ServiceError, approval, code_check, inbox, uploads
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -52,9 +52,8 @@ def complete(case_id: int, task_id: int):
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
     raw["missing_material"] = request.form.getlist("missing_material")
-    kind = task_kinds.served_by(approval.reviewer_task(current_user, task_id), "cases.complete")
-    try:
-        case = kind.complete(current_user, task_id, raw, case_id=case_id)  # the task must be this case's
+    try:  # complete_item_step refuses (409) a task of another kind or of another case, before writing
+        case = approval.complete_item_step(current_user, task_id, raw, case_id=case_id)
     except ServiceError as exc:
         if exc.status == 422:
             return _page(case_id, exc.errors, raw, 422)

@@ -12,7 +12,7 @@ from app.services import code_check
 from app.services.projects import new_code
 from engine import clock
 from tests.conftest import login
-from tests.integration.approval_helpers import case_of, declare, new_project
+from tests.integration.approval_helpers import case_of, declare, item_task, new_project
 from tests.integration.helpers import apply_code, claim_as, submit_filing
 from tests.integration.lifecycle_helpers import issued_permit
 from tests.integration.snapshot import world
@@ -72,7 +72,7 @@ def test_item_accept_refuses_a_code_that_fails_its_check_digit(client):
     project = new_project(client)
     declaration = declare(client, project)
     case = case_of(declaration, "authorisation")
-    task = db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id, scope="authorisation").one()
+    task = item_task(declaration, "authorisation")
     claim_as(client, "sfg_shouli", task)
     result, lines = shown_result(client.get(f"/reviewer/cases/{case.id}").data.decode())
     assert result == "通过" and all(line.startswith("✓") for line in lines)

@@ -15,7 +15,7 @@ from app.models import Declaration, FilingApplication, HumanTask, ItemCase, Perm
 from app.services import ServiceError, approval, filing, post_requests
 from engine import clock
 from tests.conftest import login
-from tests.integration.approval_helpers import TENDER, case_of, declare, new_project, start_declaration
+from tests.integration.approval_helpers import TENDER, case_of, declare, item_task, new_project, start_declaration
 from tests.integration.helpers import apply_code, authority_id, claim_as, filing_form, submit_filing
 from tests.integration.snapshot import world
 
@@ -144,7 +144,7 @@ def test_every_task_kind_is_refused_by_every_other_route(client, app):
                  "decide_tender": {"result": "approve", "doc_number": "江发改核准〔2027〕1号", "doc_title": "关于核准的批复",
                                    "opinion": "同意。", **TENDER}}
     for username, bpmn_id in (("sfg_shouli", "accept"), ("sfg_banli", "review"), ("sfg_banli", "decide_tender")):
-        task = db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id, scope="authorisation").one()
+        task = item_task(declaration, "authorisation")
         assert task.bpmn_id == bpmn_id
         item_step(client, username, task, item_data[bpmn_id], authorisation, eia)
     done = case_of(declaration, "authorisation")
@@ -158,13 +158,13 @@ def test_item_extension_after_the_deadline_cannot_slip_through_the_filing_route(
     project = new_project(client)
     declaration = declare(client, project)
     case = case_of(declaration, "authorisation")
-    task = db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id, scope="authorisation").one()
+    task = item_task(declaration, "authorisation")
     claimed(client, "sfg_shouli", task)
     accepted = client.post(f"/reviewer/cases/{case.id}/tasks/{task.id}/complete",
                            data={"decision": "accept", "code_verified": "on"})
     assert accepted.status_code == 302
     clock.travel_to(MOMENT + timedelta(days=45))  # 28 November 2026: past the 20 working days, red light
-    task = db.session.query(HumanTask).filter_by(instance_id=declaration.instance_id, scope="authorisation").one()
+    task = item_task(declaration, "authorisation")
     claimed(client, "sfg_banli", task)
     data = {"decision": "extend", "extension_days": "10", "opinion": "需进一步论证"}
     refused(client, f"/reviewer/tasks/{task.id}/complete", data, 409, "不能在此办理")

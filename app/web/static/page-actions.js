@@ -1,5 +1,5 @@
 // Behaviour wired by data- attributes: the Content-Security-Policy (script-src 'self') runs no inline script or
-// on*= handler, so pages that need these include this file.
+// on*= handler; base.html includes this file on every page.
 (function () {
   // <form data-confirm="…">: ask before a step that cannot be undone (撤回, 注销, 撤销).
   document.addEventListener('submit', function (event) {
