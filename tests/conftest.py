@@ -128,7 +128,6 @@ def ctx(app) -> Iterator[None]:
             db.session.execute(text(f"DELETE FROM {table}"))
         db.session.commit()
         db.session.remove()
-    clock.reset()
 
 
 @pytest.fixture
