@@ -48,8 +48,9 @@ def verify(declared: str, project: Project, enterprise_id: int, kind: str) -> Co
     except InvalidProjectCode as exc:
         return CodeVerification(declared, (Check("编码规则", False, exc.message),))
     checks.append(Check("编码规则", True, "旧版全国项目代码" if parsed.legacy else "格式、赋码年月与校验位正确"))
-    try:
-        found = find_project(parsed.code)
+    own = parsed.code == (project.legacy_code if parsed.legacy else project.code)
+    try:  # the project's own code (the usual case) needs no look-up: codes are unique
+        found = project if own else find_project(parsed.code)
     except InvalidProjectCode as exc:
         return CodeVerification(parsed.code, (*checks, Check("平台赋码", False, exc.message)))
     if found.id != project.id:
