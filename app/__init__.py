@@ -28,8 +28,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     _sqlite_pragmas(app)
 
+    from .bootstrap import wire
     from .web import register
 
+    wire(app)
     register(app)
     _register_cli(app)
     if app.config["SCHEDULER_ENABLED"]:
@@ -105,8 +107,8 @@ def _register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Reference tables, demo accounts, deployed diagrams (idempotent)."""
+        from .bootstrap import deploy_processes
         from .seed import seed_demo
-        from .services.platform import deploy_processes
 
         seed_demo()
         for line in deploy_processes():
@@ -117,7 +119,7 @@ def _register_cli(app: Flask) -> None:
     @app.cli.command("deploy")
     def deploy_command() -> None:
         """Deploy processes/*.bpmn (unchanged files make no new version)."""
-        from .services.platform import deploy_processes
+        from .bootstrap import deploy_processes
 
         for line in deploy_processes():
             click.echo(f"已部署 {line}")

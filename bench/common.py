@@ -138,21 +138,20 @@ def make_app(database: Database, config: dict[str, Any] | None = None):
     (e.g. SQLALCHEMY_ENGINE_OPTIONS with a larger pool for threads)."""
     from flask_migrate import upgrade
 
-    from app import create_app
+    from app import bootstrap, create_app
     from app.extensions import db
     from app.seed import seed_demo
-    from app.services import platform
     from engine import clock
 
     clock.reset()
-    platform._runtime = None  # one Runtime (spec cache by version id) per database
+    bootstrap._runtime = None  # one Runtime (spec cache by version id) per database
     app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
                       "SCHEDULER_ENABLED": False, "TESTING": True, **(config or {})})
     quiet_logs()
     with app.app_context():
         upgrade()
         seed_demo()
-        platform.deploy_processes()
+        bootstrap.deploy_processes()
         db.session.commit()
     quiet_logs()  # alembic's fileConfig may have reset levels
     return app

@@ -15,6 +15,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .contract import BundleFacts, Contract, Problem, emits_in, user_tasks_in
 from .sandbox import ExpressionError, compile_expression, compile_script
 from .tables import ProcessVersion, TrailEntry
 
@@ -29,6 +30,10 @@ _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd
 class DeployError(ValueError):
     """A diagram refused at deploy time; the message names the file and the element id."""
 
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []  # per element, for a designer to pin on the canvas
+
 
 @dataclass(frozen=True)
 class TaskRules:
@@ -36,6 +41,7 @@ class TaskRules:
 
     form_exists: Callable[[str], bool]
     role_exists: Callable[[str], bool] = lambda role: True
+    contract: Contract | None = None  # the application's judgement of each process's events, forms and roles
 
 
 def parse_xml(source: bytes, filename: str) -> etree._Element:
@@ -173,6 +179,13 @@ def validate_bundle(bundle: Bundle, rules: TaskRules) -> list[str]:
             raise DeployError(f"{bundle.filename}：流程 {pid} 无法解析（{exc}）") from None
         _check_user_tasks([spec, *subs.values()], bundle.filename, rules)
         _check_timer_specs([spec, *subs.values()], bundle.filename)
+        if rules.contract is not None:
+            roots = [root, *(parse_xml(c, n) for n, c in bundle.includes if n.endswith(".bpmn"))]
+            facts = BundleFacts(pid, tuple(emits_in(roots)), tuple(user_tasks_in([spec, *subs.values()])))
+            problems = rules.contract(facts)
+            if problems:
+                raise DeployError(f"{bundle.filename}：" + "；".join(f"元素 {p.element}：{p.message}" for p in problems),
+                                  problems)
     return process_ids
 
 

@@ -293,14 +293,16 @@ class Runtime:
 
     # ---------------------------------------------------------------- use cases
     def start(self, session: Session, process_key: str, data: Mapping[str, Any], actor: str,
-              business_key: str | None = None) -> Outcome:
+              business_key: str | None = None, step: str | None = None) -> Outcome:
+        """`step`: the starter's own act, named (e.g. 提交变更申请), trailed as a 'submit' so it counts among
+        what the person did; None for instances the platform starts on its own."""
         version = latest_version(session, process_key)
         if version is None:
             raise NotFound(f"流程 {process_key} 尚未部署")
-        return self.start_version(session, version, data, actor, business_key)
+        return self.start_version(session, version, data, actor, business_key, step)
 
     def start_version(self, session: Session, version: ProcessVersion, data: Mapping[str, Any], actor: str,
-                      business_key: str | None = None) -> Outcome:
+                      business_key: str | None = None, step: str | None = None) -> Outcome:
         spec, subprocess_specs = self.specs.get(version)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update(data)
@@ -312,6 +314,8 @@ class Runtime:
         session.flush()
         self.trail(session, actor, "start", row.id, after="running",
                    detail={"process_key": version.process_key, "version": version.version})
+        if step:
+            session.add(TrailEntry(actor=actor, action="submit", instance_id=row.id, task_name=step))
         self._save(session, row, workflow, actor, events)
         return Outcome(row, workflow, events)
 

@@ -102,9 +102,9 @@ def app():
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.bootstrap import deploy_processes
     from app.extensions import db
     from app.seed import seed_demo
-    from app.services.platform import deploy_processes
 
     flask_app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(), "TESTING": True,
                             "WTF_CSRF_ENABLED": False, "SCHEDULER_ENABLED": False,

@@ -2,6 +2,7 @@
 each department, 补正, and the sync from the workflow (item cases, statutory clock, notices)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.runtime import to_naive_utc
-from engine.tables import HumanTask, Instance, TrailEntry
+from engine.tables import Instance, TrailEntry
 
 from ..domain import item_clock
+from ..domain.stages import AUTHORISATION_ITEM, BUILD_STAGE, MAIN_ITEMS
 from ..extensions import db
 from ..models import (
     ApprovalItem,
@@ -26,7 +28,6 @@ from ..models import (
     Project,
     Region,
     User,
-    UserItemRole,
 )
 from . import (
     ServiceError,
@@ -41,86 +42,25 @@ from . import (
     task_kinds,
     use_case,
 )
-from .construction import BUILD_PROCESS, BUILD_STAGE
+from .access import (
+    case_in,
+    case_of_task,
+    current_step,
+    declaration_id_of,
+    editable_case,
+    own_declaration,
+    reviewer_task,
+    supplement_task,
+)
+from .events import Event, EventContext
 from .platform import runtime
 
 PROCESS_KEYS = ("approval", "authorisation")
-# Every process whose instance is one Declaration (business key "declaration:<id>").
-DECLARATION_PROCESSES = (*PROCESS_KEYS, stages.STAGE_PROCESS, BUILD_PROCESS)
 # 办件单号 kind digits and suffixes, after the pattern of Hunan's public list (domain.md §12).
 NUMBER_KIND = {"approval": ("01", "XMSP"), "authorisation": ("02", "XMHZ"), "报建": ("04", "XMBJ")}
 
 
 # ---- access ---------------------------------------------------------------------------------------
-def own_declaration(user: User, declaration_id: int) -> Declaration:
-    declaration = db.session.get(Declaration, declaration_id)
-    if declaration is None:
-        raise not_found("事项申报不存在")
-    if user.enterprise_id is None or declaration.enterprise_id != user.enterprise_id:
-        raise forbid("无权查看其他单位的事项申报")
-    return declaration
-
-
-def item_permissions(user: User) -> set[tuple[str, str]]:
-    """(item code, role) pairs a reviewer holds: 受理人员 / 办理人员 per item (domain.md §10)."""
-    return {(r.item_code, r.role) for r in db.session.scalars(select(UserItemRole).where(UserItemRole.user_id == user.id))}
-
-
-def may_handle(user: User, task: HumanTask, permissions: set[tuple[str, str]] | None = None) -> bool:
-    """Role, department and region; item tasks also need the item permission for that role."""
-    department = user.department
-    if department is None or task.candidate_role not in user.roles:
-        return False
-    if task.department_id != department.id or task.region_code != department.region_code:
-        return False
-    if task.scope is None:
-        return True
-    return (task.scope, task.candidate_role) in (item_permissions(user) if permissions is None else permissions)
-
-
-def case_for_reviewer(user: User, case_id: int) -> ItemCase:
-    case = db.session.get(ItemCase, case_id)
-    if case is None:
-        raise not_found("办件不存在")
-    department = user.department
-    if department is None or case.department_id != department.id:
-        raise forbid("该办件不属于您的部门")
-    if not any(code == case.item_code for code, _ in item_permissions(user)):
-        raise forbid("您没有该事项的受理或办理权限")
-    return case
-
-
-def case_in(declaration_id: int, item_code: str) -> ItemCase:
-    case = db.session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration_id,
-                                                    ItemCase.item_code == item_code))
-    if case is None:
-        raise not_found("该事项不在本次申报中")
-    return case
-
-
-def applicant_task(declaration: Declaration, bpmn_id: str, scope: str | None = None) -> HumanTask | None:
-    query = select(HumanTask).where(HumanTask.instance_id == declaration.instance_id, HumanTask.bpmn_id == bpmn_id)
-    if scope is not None:
-        query = query.where(HumanTask.scope == scope)
-    return db.session.scalar(query)
-
-
-def current_step(declaration: Declaration, bpmn_id: str, refusal: str) -> HumanTask:
-    """The applicant's task the request is for; 409 with `refusal` when the declaration is elsewhere."""
-    task = applicant_task(declaration, bpmn_id)
-    if task is None:
-        raise ServiceError(refusal, 409)
-    task_kinds.require(task, task_kinds.DECLARING)  # the applicant's own step, never a reviewer's
-    return task
-
-
-def applicant_tasks(declaration: Declaration) -> list[HumanTask]:
-    if declaration.instance_id is None:
-        return []
-    return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == declaration.instance_id,
-                                                           HumanTask.candidate_role == "applicant")))
-
-
 # ---- routing --------------------------------------------------------------------------------------
 def _region_chain(code: str) -> list[Region]:
     """The project's region and its parents, county first."""
@@ -226,12 +166,6 @@ def answer(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     return declaration
 
 
-def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
-    declaration = own_declaration(user, declaration_id)
-    current_step(declaration, "submit", "申报已提交，不能再修改事项")
-    return declaration, case_in(declaration.id, item_code)
-
-
 @use_case
 def mark_done_before(user: User, declaration_id: int, item_code: str, document: str | None,
                      not_needed: str | None = None) -> ItemCase:
@@ -241,7 +175,7 @@ def mark_done_before(user: User, declaration_id: int, item_code: str, document: 
     declaration, case = editable_case(user, declaration_id, item_code)
     if declaration.stage == BUILD_STAGE:
         raise ServiceError("报建事项由您自行选择：已办理过的事项请返回重新选择，不要勾选", 409)
-    if case.item.parent_code is None and case.item_code in stages.MAIN_ITEMS:
+    if case.item.parent_code is None and case.item_code in MAIN_ITEMS:
         raise ServiceError("主事项须在本次申报中办理，不能标记为已办理", 409)
     if not_needed is not None:
         reason = not_needed.strip()
@@ -330,12 +264,6 @@ def _items_for_workflow(declaration: Declaration) -> list[dict[str, Any]]:
 
 
 # ---- 补正 ------------------------------------------------------------------------------------------
-def supplement_task(declaration: Declaration, item_code: str) -> HumanTask | None:
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.instance_id == declaration.instance_id, HumanTask.scope == item_code,
-        HumanTask.bpmn_id.in_(["supplement_accept", "supplement_handling"])))
-
-
 @use_case
 def supplement(user: User, declaration_id: int, item_code: str, raw: dict[str, Any]) -> ItemCase:
     declaration = own_declaration(user, declaration_id)
@@ -357,38 +285,6 @@ def supplement(user: User, declaration_id: int, item_code: str, raw: dict[str, A
 
 
 # ---- reviewers -------------------------------------------------------------------------------------
-def reviewer_task(user: User, human_task_id: int) -> HumanTask:
-    task = db.session.get(HumanTask, human_task_id)
-    if task is None:
-        raise not_found("待办任务不存在或已办结")
-    task_kinds.reviewer_kind(task)  # an applicant's task is no reviewer's, whatever their role
-    if not may_handle(user, task):
-        raise forbid("该任务不属于您的部门、地区或事项权限")
-    return task
-
-
-def declaration_id_of(business_key: str | None) -> int | None:
-    """The declaration behind an instance or task ("declaration:<id>"), or None for other processes."""
-    if business_key and business_key.startswith("declaration:"):
-        return int(business_key.split(":", 1)[1])
-    return None
-
-
-def cases_for_tasks(tasks: list[HumanTask]) -> dict[int, ItemCase]:
-    """The item case behind each approval-item task, by task id (one query)."""
-    keys = {t.id: (declaration_id_of(t.business_key), t.scope) for t in tasks}
-    keys = {task_id: key for task_id, key in keys.items() if key[0] is not None and key[1]}
-    if not keys:
-        return {}
-    rows = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id.in_({k[0] for k in keys.values()})))
-    by_key = {(c.declaration_id, c.item_code): c for c in rows}
-    return {task_id: by_key[key] for task_id, key in keys.items() if key in by_key}
-
-
-def case_of_task(task: HumanTask) -> ItemCase | None:
-    return cases_for_tasks([task]).get(task.id)
-
-
 @use_case
 def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any], case_id: int | None = None) -> ItemCase:
     """`case_id`: the item page the form was posted from; the task must be that item's step."""
@@ -427,9 +323,6 @@ def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any], case
         if case.item_code == AUTHORISATION_ITEM and values.get("result") == "approve":
             _open_authorisation(case, user)
     return case
-
-
-AUTHORISATION_ITEM = "authorisation"
 
 
 def _open_authorisation(case: ItemCase, user: User) -> None:
@@ -494,39 +387,93 @@ def _decision_record(values: dict[str, Any], user: User) -> dict[str, Any]:
 
 
 # ---- the workflow tells the application what happened ----------------------------------------------
-def on_declaration_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
-                         actor: str) -> None:
+def declaration_of_instance(session: Session, instance: Instance) -> Declaration | None:
     declaration_id = declaration_id_of(instance.business_key)
-    if instance.process_key not in DECLARATION_PROCESSES or declaration_id is None:
-        return
-    declaration = session.get(Declaration, declaration_id)
-    if declaration is None:
-        return
-    now = clock.utcnow_naive()
-    cases: dict[str, ItemCase] = {}
+    return session.get(Declaration, declaration_id) if declaration_id is not None else None
 
-    def case(code: str) -> ItemCase | None:
-        if code not in cases:
-            cases[code] = session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration.id,
-                                                                ItemCase.item_code == code))
-        return cases[code]
 
-    for event in events:
-        kind = event["kind"]
-        if kind == "determined":
-            _sync_determined(session, declaration, event)
-            cases.clear()
-        elif kind == "received":
-            declaration.status = "handling"
-            for code in event.get("items", []):
-                if (c := case(code)) is not None:
-                    c.status = "receiving"
-        elif kind == "completed":
-            _complete(session, declaration, now)
-        elif kind == "info_confirmed":
-            continue  # stages.confirm wrote it; the trail keeps the task
-        elif (c := case(event.get("item", ""))) is not None:
-            _apply_item_event(session, instance, declaration, c, event, actor, now)
+def _case(ctx: EventContext, declaration: Declaration, code: str) -> ItemCase | None:
+    """The item case of an item event, looked up once per save."""
+    key = ("case", code)
+    if key not in ctx.memo:
+        ctx.memo[key] = ctx.session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration.id,
+                                                                  ItemCase.item_code == code))
+    return ctx.memo[key]
+
+
+def item_handler(apply: Callable[[EventContext, Declaration, ItemCase, Event], None]
+                 ) -> Callable[[EventContext, Declaration, Event], None]:
+    """An item event (payload `item`) acts on that item's case; an item no longer in the declaration is
+    ignored (the applicant chose other items before the event's save)."""
+    def handle(ctx: EventContext, declaration: Declaration, event: Event) -> None:
+        case = _case(ctx, declaration, event["item"])
+        if case is not None:
+            apply(ctx, declaration, case, event)
+    handle.__doc__ = apply.__doc__
+    handle.__name__ = apply.__name__
+    return handle
+
+
+def on_determined(ctx: EventContext, declaration: Declaration, event: Event) -> None:
+    """The decision table chose the items: the declaration's item cases follow."""
+    _sync_determined(ctx.session, declaration, event)
+    ctx.memo.clear()
+
+
+def on_received(ctx: EventContext, declaration: Declaration, event: Event) -> None:
+    """Submitted: every item goes to its department for 受理."""
+    declaration.status = "handling"
+    for code in event["items"]:
+        if (case := _case(ctx, declaration, code)) is not None:
+            case.status = "receiving"
+
+
+def on_completed(ctx: EventContext, declaration: Declaration, event: Event) -> None:
+    _complete(ctx.session, declaration, ctx.now)
+
+
+def on_info_confirmed(ctx: EventContext, declaration: Declaration, event: Event) -> None:
+    """信息确认 of a stage: stages.confirm already wrote the confirmed values to the project in this
+    transaction, and the trail keeps the task; nothing further changes."""
+
+
+def on_item_received(ctx: EventContext, declaration: Declaration, case: ItemCase, event: Event) -> None:
+    case.status = "receiving"
+
+
+def on_correction(ctx: EventContext, declaration: Declaration, case: ItemCase, event: Event) -> None:
+    """补正 asked at 受理 (the clock has not started) or during 办理 (the clock pauses)."""
+    case.status = "correction" if event["stage"] == "accept" else "paused_correction"
+    case.corrections += 1
+
+
+def on_not_accepted(ctx: EventContext, declaration: Declaration, case: ItemCase, event: Event) -> None:
+    case.status, case.decided_at = "not_accepted", ctx.now
+
+
+def on_clock(ctx: EventContext, declaration: Declaration, case: ItemCase, event: Event) -> None:
+    _apply_clock(ctx.session, ctx.instance, case, event, ctx.actor, ctx.now)
+
+
+def on_decided(ctx: EventContext, declaration: Declaration, case: ItemCase, event: Event) -> None:
+    case.status = "approved" if event["result"] == "approve" else "refused"
+    case.decided_at, case.due_at = ctx.now, None
+    if event.get("clock"):
+        case.clock = event["clock"]
+    ctx.session.add(Notification(user_id=declaration.applicant_id, kind="result",
+                                 title=f"「{case.item_name}」已办结：{case.status_label}",
+                                 link=f"/enterprise/declarations/{declaration.id}"))
+
+
+def on_item_deadline(ctx: EventContext, declaration: Declaration, case: ItemCase, event: Event) -> None:
+    """黄灯 (a third of the time limit left) / 红灯 (over the limit): tell the department."""
+    overdue = event["kind"] == "item_overdue"
+    if overdue:
+        case.overdue = True
+    label = "【红灯】已超过办理时限" if overdue else "【黄灯】剩余时限不足三分之一"
+    ctx.session.add(Notification(department_id=case.department_id, kind="overdue" if overdue else "reminder",
+                                 title=f"{declaration.project.name}「{case.item_name}」{label}",
+                                 link=f"/reviewer/cases/{case.id}"))
 
 
 def _sync_determined(session: Session, declaration: Declaration, event: dict[str, Any]) -> None:
@@ -545,45 +492,10 @@ def _sync_determined(session: Session, declaration: Declaration, event: dict[str
             continue
         case = ItemCase(declaration_id=declaration.id, item_code=code, item_name=items[code].name)
         earlier = reusable.get(code)
-        if earlier is not None and code not in stages.MAIN_ITEMS:
+        if earlier is not None and code not in MAIN_ITEMS:
             number = (earlier.decision or {}).get("doc_number", "")
             case.status, case.prior_document = "done_before", f"{number}（本平台已办结）"[:100]
         session.add(case)
-
-
-_CLOCK_STATUS = {"start": "handling", "resume": "handling"}
-
-
-def _apply_item_event(session: Session, instance: Instance, declaration: Declaration, case: ItemCase,
-                      event: dict[str, Any], actor: str, now: datetime) -> None:
-    kind = event["kind"]
-    if kind == "item_received":
-        case.status = "receiving"
-    elif kind == "correction":
-        case.status = "correction" if event.get("stage") == "accept" else "paused_correction"
-        case.corrections += 1
-    elif kind == "supplemented":
-        case.status = "receiving"
-    elif kind == "not_accepted":
-        case.status, case.decided_at = "not_accepted", now
-    elif kind == "clock":
-        _apply_clock(session, instance, case, event, actor, now)
-    elif kind == "decided":
-        case.status = "approved" if event.get("result") == "approve" else "refused"
-        case.decided_at, case.due_at = now, None
-        if event.get("clock"):
-            case.clock = event["clock"]
-        session.add(Notification(user_id=declaration.applicant_id, kind="result",
-                                 title=f"「{case.item_name}」已办结：{case.status_label}",
-                                 link=f"/enterprise/declarations/{declaration.id}"))
-    elif kind in ("item_warning", "item_overdue"):
-        overdue = kind == "item_overdue"
-        if overdue:
-            case.overdue = True
-        label = "【红灯】已超过办理时限" if overdue else "【黄灯】剩余时限不足三分之一"
-        session.add(Notification(department_id=case.department_id, kind="overdue" if overdue else "reminder",
-                                 title=f"{declaration.project.name}「{case.item_name}」{label}",
-                                 link=f"/reviewer/cases/{case.id}"))
 
 
 def _apply_clock(session: Session, instance: Instance, case: ItemCase, event: dict[str, Any], actor: str,

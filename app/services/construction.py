@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..domain.stages import BUILD_STAGE, MAIN_ITEMS
 from ..extensions import db
 from ..models import SKIPPED_CASES, ApprovalItem, Declaration, ItemCase, Permit, Project, User
 from . import ServiceError, forbid, lock_project, stages, use_case
 from .platform import runtime, validate
 
 BUILD_PROCESS = "construction_application"
-BUILD_STAGE = "报建"
 CHOOSE_TASK = "choose_items"
 # An item that can only follow another one's approval (竣工验收 needs the building permit first).
 REQUIRES = {"completion_filing": "construction_permit"}
@@ -75,7 +75,7 @@ def options(declaration: Declaration) -> list[tuple[str, list[BuildOption]]]:
             Declaration.status != "completed",
             ItemCase.status.notin_((*SKIPPED_CASES, "refused", "not_accepted"))))}
     items = db.session.scalars(select(ApprovalItem).where(ApprovalItem.active, ApprovalItem.parent_code.is_(None),
-                                                          ApprovalItem.code.notin_(stages.MAIN_ITEMS))
+                                                          ApprovalItem.code.notin_(MAIN_ITEMS))
                                .order_by(ApprovalItem.sort, ApprovalItem.code))
     grouped: dict[str, list[BuildOption]] = {stage: [] for stage in stages.WORKS_STAGES}
     for item in items:
@@ -100,7 +100,7 @@ def _name(code: str) -> str:
 
 @use_case
 def choose(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
-    from .approval import current_step, own_declaration
+    from .access import current_step, own_declaration
 
     declaration = own_declaration(user, declaration_id)
     task = current_step(declaration, CHOOSE_TASK, "当前不在选择报建事项环节")

@@ -20,7 +20,7 @@ from ..domain import item_clock
 from ..extensions import db
 from ..models import Attachment, Declaration, ItemCase, User
 from . import ServiceError, calendar, forbid, not_found
-from .approval import item_permissions
+from .access import item_permissions
 
 OVERSIGHT_ROLES = {"policy", "supervisor", "admin"}
 

@@ -1,6 +1,7 @@
 """备案 use cases: drafts, submit, withdraw, the reviewer steps, and the sync from the workflow."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,11 @@ from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
 from . import ServiceError, calendar, code_check, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
+from .access import may_handle, reviewer_task
+from .events import Event, EventContext
 from .permits import open_permit
 from .platform import find_project, runtime
-from .task_kinds import FILING, FILL, require, reviewer_kind
+from .task_kinds import FILING, FILL, require
 
 PROCESS_KEY = "filing"
 
@@ -133,22 +136,6 @@ def withdraw(user: User, application_id: int) -> FilingApplication:
 
 
 # ---- reviewers ---------------------------------------------------------------------------------
-def _may_handle(user: User, task: HumanTask) -> bool:
-    from .approval import may_handle  # one rule for every task: role, department, region, item
-
-    return may_handle(user, task)
-
-
-def reviewer_task(user: User, human_task_id: int) -> HumanTask:
-    task = db.session.get(HumanTask, human_task_id)
-    if task is None:
-        raise not_found("待办任务不存在或已办结")
-    reviewer_kind(task)  # an applicant's task is no reviewer's, whatever their role
-    if not _may_handle(user, task):
-        raise forbid("该任务不属于您的部门、地区或岗位权限")
-    return task
-
-
 @use_case
 def claim(user: User, human_task_id: int) -> HumanTask:
     reviewer_task(user, human_task_id)
@@ -195,7 +182,7 @@ def current_reviewer_task(user: User, application_id: int) -> HumanTask | None:
     if user.department_id is None or application.department_id != user.department_id:
         raise forbid("该办件不属于您的部门")
     tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == application.instance_id))
-    return next((t for t in tasks if _may_handle(user, t)), None)
+    return next((t for t in tasks if may_handle(user, t)), None)
 
 
 def application_for_task(task: HumanTask) -> FilingApplication | None:
@@ -214,44 +201,50 @@ def _application_of(session: Session, business_key: str | None, instance_id: int
 _STATUS_BY_TASK = {"accept": "submitted", "review": "accepted", "issue": "reviewed"}
 
 
-def on_filing_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
-                    actor: str) -> None:
-    if instance.process_key != PROCESS_KEY:
-        return
-    application = _application_of(session, instance.business_key, instance.id)
-    if application is None:
-        return
-    now = clock.utcnow_naive()
-    for event in events:
-        kind = event["kind"]
-        if kind == "submitted":
-            application.submitted_at, application.due_at = now, to_naive_utc(event.get("due_at"))
-            application.reminded = application.overdue = False
-            application.rounds += 1
-        elif kind in ("reminder", "overdue"):
-            setattr(application, "reminded" if kind == "reminder" else "overdue", True)
-            label = "剩余1个工作日，请尽快办结" if kind == "reminder" else "已超过3个工作日办理时限"
-            session.add(Notification(department_id=application.department_id, kind=kind,
-                                     title=f"【{'即将到期' if kind == 'reminder' else '已超期'}】"
-                                           f"{application.project.name}（{application.number}）{label}",
-                                     link=f"/reviewer/applications/{application.id}"))
-        elif kind == "issued":
-            certificate = _issue_certificate(session, application, actor)
-            session.add(Notification(user_id=application.applicant_id, kind="result",
-                                     title=f"您的项目已完成备案，备案证号 {certificate.number}",
-                                     link=f"/enterprise/filings/{application.id}"))
-    ready = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
-    if instance.status == "completed":
-        application.status = "issued" if workflow.data.get("round_outcome") == "issued" else "rejected"
-    elif "fill" in ready:
-        kinds = {e["kind"] for e in events}
-        if "correction" in kinds:
-            application.status = "correction"
-        elif "withdrawn" in kinds:
-            application.status = "draft"
-    else:
+def application_of_instance(session: Session, instance: Instance) -> FilingApplication | None:
+    return _application_of(session, instance.business_key, instance.id)
+
+
+def on_submitted(ctx: EventContext, application: FilingApplication, event: Event) -> None:
+    application.submitted_at, application.due_at = ctx.now, to_naive_utc(event["due_at"])
+    application.reminded = application.overdue = False
+    application.rounds += 1
+
+
+def on_deadline(ctx: EventContext, application: FilingApplication, event: Event) -> None:
+    """reminder (one working day left) / overdue: flag the application and tell the authority."""
+    overdue = event["kind"] == "overdue"
+    setattr(application, "overdue" if overdue else "reminded", True)
+    label = "已超过3个工作日办理时限" if overdue else "剩余1个工作日，请尽快办结"
+    ctx.session.add(Notification(department_id=application.department_id, kind=event["kind"],
+                                 title=f"【{'已超期' if overdue else '即将到期'}】"
+                                       f"{application.project.name}（{application.number}）{label}",
+                                 link=f"/reviewer/applications/{application.id}"))
+
+
+def on_issued(ctx: EventContext, application: FilingApplication, event: Event) -> None:
+    certificate = _issue_certificate(ctx.session, application, ctx.actor)
+    ctx.session.add(Notification(user_id=application.applicant_id, kind="result",
+                                 title=f"您的项目已完成备案，备案证号 {certificate.number}",
+                                 link=f"/enterprise/filings/{application.id}"))
+
+
+def status_handler(status: str) -> Callable[[EventContext, FilingApplication, Event], None]:
+    """An event whose whole effect is the application's status (受理, 补正, 撤回, 不予受理)."""
+    def handle(ctx: EventContext, application: FilingApplication, event: Event) -> None:
+        application.status = status
+    handle.__doc__ = f"status → {status}"
+    return handle
+
+
+def after_events(ctx: EventContext, application: FilingApplication, events: list[Event]) -> None:
+    """After every save: the status follows the step now waiting (or the round's outcome at the end)."""
+    ready = [t.task_spec.bpmn_id for t in ctx.workflow.get_tasks(state=TaskState.READY, manual=True)]
+    if ctx.instance.status == "completed":
+        application.status = "issued" if ctx.workflow.data.get("round_outcome") == "issued" else "rejected"
+    elif "fill" not in ready:  # back at 填报, the 补正 / 撤回 handler has set it
         application.status = next((_STATUS_BY_TASK[b] for b in ready if b in _STATUS_BY_TASK), application.status)
-    application.updated_at = now
+    application.updated_at = ctx.now
 
 
 def _issue_certificate(session: Session, application: FilingApplication, actor: str) -> FilingCertificate:

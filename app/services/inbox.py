@@ -4,11 +4,12 @@ from __future__ import annotations
 from sqlalchemy import and_, false, func, or_, select, tuple_, update
 
 from engine import clock
-from engine.tables import HumanTask, TrailEntry
+from engine.tables import HumanTask, Instance, TrailEntry
 
 from ..extensions import db
-from ..models import Declaration, FilingApplication, ItemCase, Notification, User
+from ..models import FilingApplication, Notification, User
 from . import forbid, not_found, use_case
+from .access import item_permissions
 
 
 def todo(user: User, limit: int = 200) -> list[HumanTask]:
@@ -17,8 +18,6 @@ def todo(user: User, limit: int = 200) -> list[HumanTask]:
     if department is None:
         return []
     roles = [r for r in user.roles if r not in ("applicant",)]
-    from .approval import item_permissions
-
     # Item tasks (scope = item code) need the per-item 受理/办理 permission for that role.
     permissions = [p for p in item_permissions(user) if p[1] in roles]
     item_ok = tuple_(HumanTask.scope, HumanTask.candidate_role).in_(permissions) if permissions else false()
@@ -29,24 +28,6 @@ def todo(user: User, limit: int = 200) -> list[HumanTask]:
                     or_(HumanTask.assignee.is_(None), HumanTask.assignee == user.actor))
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
     return list(db.session.scalars(query))
-
-
-def done(user: User, limit: int = 100) -> list[tuple[TrailEntry, FilingApplication | None, ItemCase | None]]:
-    """What I handled: the filing application or, for approval items, the item case of each step."""
-    rows = db.session.execute(
-        select(TrailEntry, FilingApplication, Declaration)
-        .outerjoin(FilingApplication, FilingApplication.instance_id == TrailEntry.instance_id)
-        .outerjoin(Declaration, Declaration.instance_id == TrailEntry.instance_id)
-        .where(TrailEntry.actor == user.actor, TrailEntry.action.in_(["complete", "refuse"]))
-        .order_by(TrailEntry.id.desc()).limit(limit)).all()
-    wanted = {(d.id, (t.detail or {}).get("scope")) for t, _, d in rows if d is not None}
-    cases = {}
-    if wanted:
-        ids = {w[0] for w in wanted}
-        cases = {(c.declaration_id, c.item_code): c for c in db.session.scalars(
-            select(ItemCase).where(ItemCase.declaration_id.in_(ids)))}
-    return [(t, a, cases.get((d.id, (t.detail or {}).get("scope"))) if d is not None else None) for t, a, d in rows]
-
 
 
 def notifications(user: User, limit: int = 50) -> list[Notification]:
@@ -91,10 +72,13 @@ def my_todo(user: User) -> list[HumanTask]:
     return tasks
 
 
-def my_done(user: User, limit: int = 100) -> list[TrailEntry]:
-    return list(db.session.scalars(
-        select(TrailEntry).where(TrailEntry.actor == user.actor, TrailEntry.action.in_(DONE_ACTIONS))
-        .order_by(TrailEntry.id.desc()).limit(limit)))
+def my_done(user: User, limit: int = 100) -> list[tuple[TrailEntry, str | None, str | None]]:
+    """What I did, newest first, each with its instance's process and business key (which case it was)."""
+    return [tuple(row) for row in db.session.execute(
+        select(TrailEntry, Instance.process_key, Instance.business_key)
+        .outerjoin(Instance, Instance.id == TrailEntry.instance_id)
+        .where(TrailEntry.actor == user.actor, TrailEntry.action.in_(DONE_ACTIONS))
+        .order_by(TrailEntry.id.desc()).limit(limit))]
 
 
 def _addressed_to(user: User):

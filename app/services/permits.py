@@ -18,6 +18,7 @@ from ..domain import validity
 from ..extensions import db
 from ..models import Permit, ProgressYear, Project, ProjectProgress, User
 from . import ServiceError, calendar, forbid, not_found, notify, use_case
+from .events import Event, EventContext
 from .platform import runtime, validate
 
 VALIDITY_PROCESS, PROGRESS_PROCESS, CANCELLATION_PROCESS = "validity", "progress", "cancellation"
@@ -180,7 +181,7 @@ def _end(user: User, permit: Permit, status: str, reason: str) -> Permit:
     mode = "cancel" if status == "cancelled" else "revoke"
     runtime().start(db.session, CANCELLATION_PROCESS, {
         "permit_id": permit.id, "mode": mode, "reason": reason, "actor_name": user.display_name},
-        user.actor, business_key=_permit_key(permit.id))
+        user.actor, business_key=_permit_key(permit.id), step=f"{verb}{permit.kind_label}")
     tell(db.session, permit.validity_instance_id, "ended", {}, user.actor, "ended")
     tell(db.session, permit.progress_instance_id, "closed", {}, user.actor, "closed")
     return permit
@@ -321,46 +322,71 @@ def _answer_yearly(permit: Permit, rows: dict[int, Any], new_years: list[int], a
 
 
 # ---- what the diagrams report -----------------------------------------------------------------------
-def on_permit_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
-                    actor: str) -> None:
-    if instance.process_key not in (VALIDITY_PROCESS, PROGRESS_PROCESS, CANCELLATION_PROCESS) or not events:
+def _name(permit: Permit) -> str:
+    return f"{permit.project.name}（{permit.project.code}）"
+
+
+def on_lapsed(ctx: EventContext, permit: Permit, event: Event) -> None:
+    """有效期届满未开工: the permit lapses (a start reported meanwhile wins), progress reminders stop."""
+    if permit.status != "valid" or permit.started_on is not None:
         return
-    permit = permit_of_instance(session, instance)
-    if permit is None:
-        return
+    name = _name(permit)
+    permit.status, permit.ended_on = "lapsed", calendar.today()
+    permit.end_reason = "超过有效期未开工，自动失效"
+    tell(ctx.session, permit.progress_instance_id, "closed", {}, ctx.actor, "closed")
+    notify.tell_enterprise(ctx.session, permit.enterprise_id,
+                           f"【{permit.kind_label}失效】{name}的{permit.kind_label}（{permit.number}）"
+                           f"有效期至 {permit.valid_until} 未开工，已自动失效", f"/enterprise/permits/{permit.id}", "lapsed")
+    notify.to_read(ctx.session, f"【{permit.kind_label}失效】{name}：超过有效期未开工，已自动失效",
+                   f"/authority/permits/{permit.id}", "lapsed", department_id=permit.department_id)
+
+
+def on_valid_for_good(ctx: EventContext, permit: Permit, event: Event) -> None:
+    """开工已填报: validity supervision ends and the permit no longer lapses; the enterprise reads so (a 待阅,
+    no SMS: it has just reported the start itself)."""
+    title = (f"【{permit.kind_label}有效期】{_name(permit)}已填报开工时间，{permit.kind_label}（{permit.number}）"
+             "不再因逾期未开工而失效")
+    for user in notify.enterprise_users(ctx.session, permit.enterprise_id):
+        notify.to_read(ctx.session, title, f"/enterprise/permits/{permit.id}", "progress", user_id=user.id)
+
+
+def on_cancelled(ctx: EventContext, permit: Permit, event: Event) -> None:
     project = permit.project
-    name = f"{project.name}（{project.code}）"
-    authority = permit.department.name  # joined with the permit: no second read
-    for event in events:
-        kind = event["kind"]
-        if kind == "lapsed" and permit.status == "valid" and permit.started_on is None:
-            permit.status, permit.ended_on = "lapsed", calendar.today()
-            permit.end_reason = "超过有效期未开工，自动失效"
-            tell(session, permit.progress_instance_id, "closed", {}, actor, "closed")
-            notify.tell_enterprise(session, permit.enterprise_id,
-                                   f"【{permit.kind_label}失效】{name}的{permit.kind_label}（{permit.number}）"
-                                   f"有效期至 {permit.valid_until} 未开工，已自动失效", f"/enterprise/permits/{permit.id}",
-                                   "lapsed")
-            notify.to_read(session, f"【{permit.kind_label}失效】{name}：超过有效期未开工，已自动失效",
-                           f"/authority/permits/{permit.id}", "lapsed", department_id=permit.department_id)
-        elif kind == "cancelled":
-            notify.tell_department(session, permit.department_id,
-                                   f"【注销】{name}的{permit.kind_label}（{permit.number}）已由企业注销。原因：{event['reason']}",
-                                   f"/authority/permits/{permit.id}", "cancelled")
-            notify.publish(session, "cancellation", project_code=project.code, project_name=project.name,
-                           authority=authority, published_on=calendar.today(), document_number=permit.number,
-                           detail=event["reason"])
-        elif kind == "revoked":
-            notify.tell_enterprise(session, permit.enterprise_id,
-                                   f"【撤销】{name}的{permit.kind_label}（{permit.number}）已被{authority}撤销。"
-                                   f"原因：{event['reason']}", f"/enterprise/permits/{permit.id}", "revoked")
-            notify.publish(session, "revocation", project_code=project.code, project_name=project.name,
-                           authority=authority, published_on=calendar.today(), document_number=permit.number,
-                           detail=event["reason"])
-        elif kind == "dates_reminder":
-            word = "再次提醒：" if event.get("round") == 2 else ""
-            notify.sms(session, notify.enterprise_users(session, permit.enterprise_id),
-                       f"{word}{name}计划于 {event['planned_end']} 竣工，请登录平台在「项目进展」中填报开工、竣工时间")
-        elif kind == "year_reminder":
-            notify.sms(session, notify.enterprise_users(session, permit.enterprise_id),
-                       f"请登录平台在「项目进展」中填报{name}{event['year']}年度进度报告")
+    notify.tell_department(ctx.session, permit.department_id,
+                           f"【注销】{_name(permit)}的{permit.kind_label}（{permit.number}）已由企业注销。原因：{event['reason']}",
+                           f"/authority/permits/{permit.id}", "cancelled")
+    notify.publish(ctx.session, "cancellation", project_code=project.code, project_name=project.name,
+                   authority=permit.department.name, published_on=calendar.today(), document_number=permit.number,
+                   detail=event["reason"])
+
+
+def on_revoked(ctx: EventContext, permit: Permit, event: Event) -> None:
+    project, authority = permit.project, permit.department.name
+    notify.tell_enterprise(ctx.session, permit.enterprise_id,
+                           f"【撤销】{_name(permit)}的{permit.kind_label}（{permit.number}）已被{authority}撤销。"
+                           f"原因：{event['reason']}", f"/enterprise/permits/{permit.id}", "revoked")
+    notify.publish(ctx.session, "revocation", project_code=project.code, project_name=project.name,
+                   authority=authority, published_on=calendar.today(), document_number=permit.number,
+                   detail=event["reason"])
+
+
+def on_dates_reminder(ctx: EventContext, permit: Permit, event: Event) -> None:
+    word = "再次提醒：" if event["round"] == 2 else ""
+    notify.sms(ctx.session, notify.enterprise_users(ctx.session, permit.enterprise_id),
+               f"{word}{_name(permit)}计划于 {event['planned_end']} 竣工，请登录平台在「项目进展」中填报开工、竣工时间")
+
+
+def on_year_reminder(ctx: EventContext, permit: Permit, event: Event) -> None:
+    notify.sms(ctx.session, notify.enterprise_users(ctx.session, permit.enterprise_id),
+               f"请登录平台在「项目进展」中填报{_name(permit)}{event['year']}年度进度报告")
+
+
+def on_year_missed(ctx: EventContext, permit: Permit, event: Event) -> None:
+    """A year's progress report still missing a year on (000 §9: 项目单位应按年度报送): the authority is told,
+    for its supervision, and the enterprise is told the report is overdue."""
+    name, year = _name(permit), event["year"]
+    notify.to_read(ctx.session, f"【进度报告逾期】{name}未填报{year}年度进度报告",
+                   f"/authority/permits/{permit.id}", "overdue", department_id=permit.department_id)
+    notify.tell_enterprise(ctx.session, permit.enterprise_id,
+                           f"【进度报告逾期】{name}的{year}年度进度报告逾期未填报，请在「项目进展」中补报",
+                           f"/enterprise/permits/{permit.id}", "overdue")

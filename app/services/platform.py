@@ -1,19 +1,19 @@
-"""Wires the engine to the application: expression functions, form validation, listeners."""
+"""What every use case shares about the workflow: the runtime (built by app/bootstrap.py), task forms and their
+choices and cross-field rules, and finding a project by its code."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
-from engine.deploy import TaskRules, bundles_from_dir, deploy_bundle
 from engine.runtime import Runtime
 
 from ..domain.filing_rules import check_filing_figures
 from ..domain.project_code import InvalidProjectCode, parse_project_code
 from ..domain.screening import NATURES, ProjectFacts, rule_from_row, screen
+from ..domain.stages import MAIN_ITEMS
 from ..extensions import db
 from ..formkit import FormDef, FormRegistry, validate_form
 from ..models import (
@@ -26,7 +26,6 @@ from ..models import (
     Project,
     ProjectType,
     Region,
-    Role,
 )
 from . import calendar
 
@@ -55,8 +54,6 @@ def choices(source: str) -> list[tuple[str, str]]:
         return [(str(d.id), d.name) for d in s.scalars(select(Department).where(Department.files_projects)
                                                        .order_by(Department.region_code))]
     if source == "build_items":  # 报建: every item but the main ones (a stage's or 核准's own)
-        from .stages import MAIN_ITEMS
-
         return [(i.code, i.name) for i in s.scalars(select(ApprovalItem).where(
             ApprovalItem.active, ApprovalItem.code.notin_(MAIN_ITEMS)).order_by(ApprovalItem.sort))]
     if source == "capital_ratios":
@@ -177,25 +174,13 @@ def task_form_data(form_key: str, raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def runtime() -> Runtime:
+def install_runtime(runtime_: Runtime) -> None:
+    """Called by the composition root (app/bootstrap.py), which builds the runtime with its listeners."""
     global _runtime
+    _runtime = runtime_
+
+
+def runtime() -> Runtime:
     if _runtime is None:
-        from .approval import on_declaration_saved
-        from .filing import on_filing_saved
-        from .permits import on_permit_saved
-        from .post_requests import on_request_saved
-
-        _runtime = Runtime(functions=calendar.expression_functions(), form_validator=task_form_data,
-                           listeners=[on_filing_saved, on_declaration_saved, on_permit_saved, on_request_saved])
+        raise RuntimeError("workflow runtime not wired: create the app with app.create_app()")
     return _runtime
-
-
-def deploy_processes(actor: str = "system") -> list[str]:
-    registry = forms()
-    roles = set(db.session.scalars(select(Role.code)))
-    rules = TaskRules(form_exists=registry.exists, role_exists=lambda r: r in roles)
-    done = []
-    for bundle in bundles_from_dir(Path(current_app.config["PROCESSES_DIR"])):
-        for version in deploy_bundle(db.session, bundle, rules, actor):
-            done.append(f"{version.process_key} v{version.version}")
-    return done

@@ -18,13 +18,15 @@ from ..documents.change_letter import ChangeLetterData, ChangeRow, render_change
 from ..domain import validity
 from ..extensions import db
 from ..formkit import FormInvalid
-from ..models import REQUEST_STATUS, Permit, PostRequest, Project, User
+from ..models import Permit, PostRequest, Project, User
 from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
+from .access import reviewer_task
+from .events import Event, EventContext
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
 from .task_kinds import REQUEST, require
+from .uploads import read_blob, store
 
-PROCESS_KEYS = ("change", "extension")
 TIME_LIMIT = {"filing": 3, "authorisation": 20}  # working days: Guangdong 备案 practice; 673号令 art 11-12
 
 # What a 备案 change may touch (004 变更备案信息), in the filing form's own field names.
@@ -82,13 +84,13 @@ def _start(user: User, permit: Permit, request: PostRequest) -> PostRequest:
     outcome = runtime().start(db.session, request.kind, {
         "request_id": request.id, "applicant": user.actor, "department_id": department.id,
         "region_code": department.region_code, "title": f"{permit.project.name}（{request.kind_label}）",
-        "time_limit": TIME_LIMIT.get(permit.kind, 20)}, user.actor, business_key=f"post:{request.id}")
+        "time_limit": TIME_LIMIT.get(permit.kind, 20)}, user.actor, business_key=f"post:{request.id}",
+        step=f"提交{request.kind_label}申请")
     request.instance_id = outcome.instance.id
     return request
 
 
 def _attachments(files: list[tuple[str, bytes]]) -> list[dict[str, str]]:
-    from .uploads import store  # uploads imports approval; import late to keep start-up light
 
     kept = []
     for filename, content in files:
@@ -242,7 +244,6 @@ def own_request(user: User, request_id: int) -> PostRequest:
 
 def request_attachment(user: User, request_id: int, index: int) -> tuple[bytes, str]:
     """One of the materials attached to a change, for the enterprise and the handling department."""
-    from .uploads import read_blob
 
     request = own_request(user, request_id)
     if not 0 <= index < len(request.upload_ids or []):
@@ -263,7 +264,6 @@ def request_of_task(task: HumanTask) -> PostRequest | None:
 
 @use_case
 def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> PostRequest:
-    from .filing import reviewer_task  # one access rule for every reviewer task
 
     task = reviewer_task(user, human_task_id)
     require(task, REQUEST)  # not a 备案 or an item's step, whichever route called
@@ -286,34 +286,33 @@ _DECIDED = {"issued": "已办结（同意）", "refused": "不予同意", "rejec
             "reapproval": "属重大变化，须重新赋码办理"}
 
 
-def on_request_saved(session: Session, instance: Instance, workflow: Any, events: list[dict[str, Any]],
-                     actor: str) -> None:
-    if instance.process_key not in PROCESS_KEYS or not events:
-        return
+def request_of_instance(session: Session, instance: Instance) -> PostRequest | None:
     key = instance.business_key or ""
-    request = session.get(PostRequest, int(key.split(":", 1)[1])) if key.startswith("post:") else None
-    if request is None:
-        return
+    return session.get(PostRequest, int(key.split(":", 1)[1])) if key.startswith("post:") else None
+
+
+def on_progress(ctx: EventContext, request: PostRequest, event: Event) -> None:
+    """submitted / accepted / reviewed: the diagrams name these events after the request's statuses."""
+    request.status = event["kind"]
+
+
+def on_decided(ctx: EventContext, request: PostRequest, event: Event) -> None:
+    """issued / refused / rejected / reapproval: the request is decided and the enterprise told the result;
+    同意 issues the 变更函 or the extension, 重大变化 gives the project a new code (重新赋码)."""
+    kind = event["kind"]
+    request.status, request.decided_at = kind, clock.utcnow_naive()
     permit, project = request.permit, request.project
-    for event in events:
-        kind = event["kind"]
-        if kind in REQUEST_STATUS:  # the diagrams name their events after the statuses
-            request.status = kind
-        if kind in _DECIDED:
-            request.decided_at = clock.utcnow_naive()
-        if kind == "issued":
-            (_issue_change if request.kind == "change" else _issue_extension)(session, request, permit, actor)
-        link = f"/enterprise/permits/{permit.id}"
-        if kind == "reapproval":
-            successor = _recode(session, request, permit)
-            link = f"/enterprise/projects/{successor.id}"
-        if kind in _DECIDED:
-            opinion = f"。意见：{request.opinion}" if request.opinion and kind != "issued" else ""
-            if kind == "reapproval":
-                opinion += f"。已重新赋码：新项目代码 {successor.code}（原代码 {project.code} 与之对应），请以新代码重新申报"
-            notify.tell_enterprise(session, request.enterprise_id,
-                                   f"【{request.kind_label}】{project.name}（{project.code}）的{request.kind_label}申请"
-                                   f" {request.number} {_DECIDED[kind]}{opinion}", link, "result")
+    link = f"/enterprise/permits/{permit.id}"
+    opinion = f"。意见：{request.opinion}" if request.opinion and kind != "issued" else ""
+    if kind == "issued":
+        (_issue_change if request.kind == "change" else _issue_extension)(ctx.session, request, permit, ctx.actor)
+    elif kind == "reapproval":
+        successor = _recode(ctx.session, request, permit)
+        link = f"/enterprise/projects/{successor.id}"
+        opinion += f"。已重新赋码：新项目代码 {successor.code}（原代码 {project.code} 与之对应），请以新代码重新申报"
+    notify.tell_enterprise(ctx.session, request.enterprise_id,
+                           f"【{request.kind_label}】{project.name}（{project.code}）的{request.kind_label}申请"
+                           f" {request.number} {_DECIDED[kind]}{opinion}", link, "result")
 
 
 def _issue_change(session: Session, request: PostRequest, permit: Permit, actor: str) -> None:

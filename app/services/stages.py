@@ -12,14 +12,12 @@ from typing import Any
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
+from ..domain.stages import APPROVAL_STAGES
 from ..extensions import db
 from ..models import ApprovalItem, Declaration, ItemCase, Project, User
 from . import ServiceError, jsonable, use_case
 from .platform import runtime, validate
 
-APPROVAL_STAGES: tuple[tuple[str, str], ...] = (("立项", "proposal"), ("可研", "feasibility"),
-                                                ("初步设计", "preliminary_design"))
-MAIN_ITEMS = {code for _, code in APPROVAL_STAGES} | {"authorisation"}
 STAGE_PROCESS = "stage_application"
 CONFIRM_TASK = "confirm_info"
 CONFIRM_FIELDS = (("scale_content", "建设规模及内容"), ("planned_start", "计划开工时间"),
@@ -136,7 +134,7 @@ def _shown(value: Any) -> str:
 def confirm(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
     """信息确认: the basic information as the applicant confirms it for this stage; changes are kept
     before → after on the declaration and applied to the project."""
-    from .approval import current_step, own_declaration
+    from .access import current_step, own_declaration
 
     declaration = own_declaration(user, declaration_id)
     task = current_step(declaration, CONFIRM_TASK, "当前不在信息确认环节")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import Attachment, ItemMaterial, Upload, User
 from . import ServiceError, use_case
-from .approval import case_in, editable_case, own_declaration, supplement_task
+from .access import case_in, editable_case, own_declaration, supplement_task
 
 FIELD = "file"
 

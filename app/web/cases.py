@@ -7,7 +7,7 @@ from engine.tables import HumanTask
 
 from ..extensions import db
 from ..models import ItemCase
-from ..services import ServiceError, approval, code_check, inbox, uploads
+from ..services import ServiceError, access, approval, code_check, inbox, uploads
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -19,12 +19,12 @@ def _my_task(case) -> HumanTask | None:
     tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == case.declaration.instance_id,
                                                        HumanTask.scope == case.item_code,
                                                        HumanTask.candidate_role != "applicant"))
-    permissions = approval.item_permissions(current_user)
-    return next((t for t in tasks if approval.may_handle(current_user, t, permissions)), None)
+    permissions = access.item_permissions(current_user)
+    return next((t for t in tasks if access.may_handle(current_user, t, permissions)), None)
 
 
 def _page(case_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
-    case = approval.case_for_reviewer(current_user, case_id)
+    case = access.case_for_reviewer(current_user, case_id)
     declaration = case.declaration
     task = _my_task(case)
     attachments = uploads.declaration_attachments(declaration.id)

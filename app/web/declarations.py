@@ -2,7 +2,8 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, approval, construction, documents, inbox, stages, uploads
+from ..domain.stages import BUILD_STAGE, MAIN_ITEMS
+from ..services import ServiceError, access, approval, construction, documents, inbox, stages, uploads
 from ..services.platform import choices, forms
 from . import role_required
 from .guard import db_int
@@ -21,9 +22,9 @@ def _raw() -> dict:
 
 def page(declaration_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200,
          focus: str | None = None):
-    declaration = approval.own_declaration(current_user, declaration_id)
+    declaration = access.own_declaration(current_user, declaration_id)
     rows = approval.materials_for(declaration)
-    tasks = {t.bpmn_id if t.scope is None else f"{t.bpmn_id}:{t.scope}": t for t in approval.applicant_tasks(declaration)}
+    tasks = {t.bpmn_id if t.scope is None else f"{t.bpmn_id}:{t.scope}": t for t in access.applicant_tasks(declaration)}
     if values is None:
         values = stages.confirm_defaults(declaration) if stages.CONFIRM_TASK in tasks else \
             approval.questionnaire_defaults(declaration)
@@ -36,7 +37,7 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
         item_names={c.item_code: c.item_name for c, _, _ in rows},
         build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else [],
-        main_items=stages.MAIN_ITEMS), status
+        main_items=MAIN_ITEMS), status
 
 
 def _fail(declaration_id: int, exc: ServiceError, focus: str | None = None):
@@ -172,7 +173,7 @@ def submit(declaration_id: int):
     except ServiceError as exc:
         return _fail(declaration_id, exc, "submit")
     if raw.get("action") == "back":
-        flash("已返回重新选择事项（已上传的材料保留）" if declaration.stage == construction.BUILD_STAGE else
+        flash("已返回重新选择事项（已上传的材料保留）" if declaration.stage == BUILD_STAGE else
               "已返回问卷，修改答案后事项清单将重新确定（已上传的材料保留）", "success")
     else:
         flash("已提交，各事项已同时分送办理部门（并联审批）", "success")

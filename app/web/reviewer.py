@@ -1,7 +1,8 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, approval, code_check, filing, inbox, permits, post_requests, task_kinds
+from .. import case_kinds
+from ..services import ServiceError, access, code_check, filing, inbox, permits, post_requests, task_kinds
 from ..services.platform import choices, forms
 from . import role_required
 
@@ -14,7 +15,7 @@ REVIEWER_ROLES = ("acceptor", "handler")
 def todo():
     tasks = inbox.todo(current_user)
     apps = inbox.applications_by_instance([t.instance_id for t in tasks])
-    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=approval.cases_for_tasks(tasks),
+    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=access.cases_for_tasks(tasks),
                            requests={t.id: post_requests.request_of_task(t) for t in tasks if (t.business_key or "")
                                      .startswith("post:")},
                            notes=inbox.notifications(current_user))
@@ -23,12 +24,13 @@ def todo():
 @bp.route("/done")
 @role_required(*REVIEWER_ROLES)
 def done():
-    return render_template("reviewer/done.html", rows=inbox.done(current_user))
+    """One 已办 list for every kind of case: the task centre's."""
+    return redirect(url_for("tasks.index", tab="done"))
 
 
 def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
-    task = filing.reviewer_task(current_user, task_id)
-    kind = task_kinds.reviewer_kind(task)
+    task = access.reviewer_task(current_user, task_id)
+    kind = case_kinds.TASK_KINDS[task_kinds.reviewer_kind(task)]
     if kind.page != "reviewer.task":  # an approval item: its own page shows materials, clock and history
         return redirect(url_for(kind.page, **kind.page_args(task)))
     if kind.key == task_kinds.REQUEST:  # a 变更 or 延期 application
@@ -57,7 +59,7 @@ def claim(task_id: int):
     """签收 serves every reviewer's task (备案, 变更/延期, 审批事项); an applicant's is not found."""
     task = filing.claim(current_user, task_id)
     flash("已签收，请办理", "success")
-    kind = task_kinds.reviewer_kind(task)
+    kind = case_kinds.TASK_KINDS[task_kinds.reviewer_kind(task)]
     return redirect(url_for(kind.page, **kind.page_args(task)))
 
 
@@ -75,7 +77,7 @@ def complete(task_id: int):
     """备案 and 变更/延期 steps; an approval item's step is done on its case page (cases.complete)."""
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
-    kind = task_kinds.served_by(filing.reviewer_task(current_user, task_id), "reviewer.complete")
+    kind = case_kinds.served_by(access.reviewer_task(current_user, task_id), "reviewer.complete")
     try:
         done = kind.complete(current_user, task_id, raw)
     except ServiceError as exc:

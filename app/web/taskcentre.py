@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import case_kinds
 from ..extensions import db
 from ..services import inbox
 
@@ -28,11 +29,21 @@ def _unread_badge():
 
 
 def task_link(task) -> str:
-    if task.candidate_role == "applicant":
-        if task.form_key == "progress_report":
-            return url_for("permits.progress_for_task", instance_id=task.instance_id)
-        return url_for("enterprise.projects")
-    return url_for("reviewer.task", task_id=task.id)
+    """The page of the task's kind (the registry's); a reviewer's step opens its task page first."""
+    kind = case_kinds.task_kind(task)
+    if kind is None:
+        return url_for("tasks.index")
+    if kind.reviewer:
+        return url_for("reviewer.task", task_id=task.id)
+    return url_for(kind.page, **kind.page_args(task))
+
+
+def case_link(ref: case_kinds.CaseRef | None) -> str | None:
+    """Where a 已办 row opens: the applicant's or the reviewer's page of that case."""
+    if ref is None:
+        return None
+    page = ref.applicant_page if "applicant" in current_user.roles else ref.reviewer_page
+    return url_for(page[0], **page[1]) if page else None
 
 
 @bp.route("/")
@@ -49,13 +60,13 @@ def index():
         apps = inbox.applications_by_instance([t.instance_id for t in rows])
     elif tab == "done":
         rows = inbox.my_done(current_user)
-        apps = inbox.applications_by_instance([t.instance_id for t in rows if t.instance_id is not None])
+        apps = case_kinds.case_refs((process, key, (entry.detail or {}).get("scope")) for entry, process, key in rows)
     elif tab == "unread":
         rows = inbox.unread(current_user)
     else:
         rows = inbox.read(current_user)
     return render_template("tasks/index.html", tab=tab, tabs=TABS, counts=counts, rows=rows, apps=apps,
-                           task_link=task_link, action_labels=ACTION_LABELS)
+                           task_link=task_link, case_link=case_link, action_labels=ACTION_LABELS)
 
 
 @bp.route("/notes/<int:note_id>/read", methods=["POST"])

@@ -177,9 +177,12 @@ def test_todo_rows_link_to_where_the_task_is_done(app, ctx):
     from app.web.taskcentre import task_link
 
     with app.test_request_context():
-        progress = SimpleNamespace(id=7, instance_id=42, candidate_role="applicant", form_key="progress_report")
-        other = SimpleNamespace(id=8, instance_id=43, candidate_role="applicant", form_key="submit")
-        review = SimpleNamespace(id=9, instance_id=44, candidate_role="acceptor", form_key="accept")
+        progress = SimpleNamespace(id=7, instance_id=42, candidate_role="applicant", business_key="permit:3", scope="2026")
+        fill = SimpleNamespace(id=8, instance_id=43, candidate_role="applicant", business_key="filing:5", scope=None)
+        supplement = SimpleNamespace(id=10, instance_id=45, candidate_role="applicant", business_key="declaration:6",
+                                     scope="eia")
+        review = SimpleNamespace(id=9, instance_id=44, candidate_role="acceptor", business_key="filing:5", scope=None)
         assert task_link(progress) == "/enterprise/permits/by-instance/42/progress"
-        assert task_link(other) == "/enterprise/"
+        assert task_link(fill) == "/enterprise/filings/5"
+        assert task_link(supplement) == "/enterprise/declarations/6"
         assert task_link(review) == "/reviewer/tasks/9"

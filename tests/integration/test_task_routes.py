@@ -12,7 +12,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Declaration, FilingApplication, HumanTask, ItemCase, Permit, PostRequest, User
-from app.services import ServiceError, approval, filing, post_requests
+from app.services import ServiceError, access, approval, filing, post_requests
 from engine import clock
 from tests.conftest import login
 from tests.integration.approval_helpers import TENDER, case_of, declare, item_task, new_project, start_declaration
@@ -136,7 +136,7 @@ def test_every_task_kind_is_refused_by_every_other_route(client, app):
                                                                          scope="eia").one(),
               {"decision": "correction", "opinion": "报告表结论不完整", "missing_material": str(material.id)},
               eia, authorisation)
-    applicant_task_refused(client, "hb_shouli", approval.supplement_task(declaration, "eia"), eia.id)
+    applicant_task_refused(client, "hb_shouli", access.supplement_task(declaration, "eia"), eia.id)
 
     # 核准: 受理 → 办理 → 办结 (with 招标核准), each refused elsewhere first.
     item_data = {"accept": {"decision": "accept", "code_verified": "on"},
@@ -175,7 +175,7 @@ def test_item_extension_after_the_deadline_cannot_slip_through_the_filing_route(
 
 def test_the_kind_table_names_real_routes(app):
     """A renamed route must not leave the table dispatching to nothing."""
-    from app.services import task_kinds
+    from app import case_kinds
 
-    for kind in task_kinds.table().values():
+    for kind in case_kinds.TASK_KINDS.values():
         assert set(kind.routes) | {kind.page} <= set(app.view_functions), kind.key

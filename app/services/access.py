@@ -1,0 +1,128 @@
+"""Who may see and act on which case and task: the access rules every use case shares.
+
+Below the use-case modules (approval, filing, post_requests, stages, construction, uploads …) so they all
+check access in one way without importing each other.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.tables import HumanTask
+
+from ..extensions import db
+from ..models import Declaration, ItemCase, User, UserItemRole
+from . import ServiceError, forbid, not_found, task_kinds
+
+
+def own_declaration(user: User, declaration_id: int) -> Declaration:
+    declaration = db.session.get(Declaration, declaration_id)
+    if declaration is None:
+        raise not_found("事项申报不存在")
+    if user.enterprise_id is None or declaration.enterprise_id != user.enterprise_id:
+        raise forbid("无权查看其他单位的事项申报")
+    return declaration
+
+
+def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:
+    declaration = own_declaration(user, declaration_id)
+    current_step(declaration, "submit", "申报已提交，不能再修改事项")
+    return declaration, case_in(declaration.id, item_code)
+
+
+def case_in(declaration_id: int, item_code: str) -> ItemCase:
+    case = db.session.scalar(select(ItemCase).where(ItemCase.declaration_id == declaration_id,
+                                                    ItemCase.item_code == item_code))
+    if case is None:
+        raise not_found("该事项不在本次申报中")
+    return case
+
+
+def applicant_task(declaration: Declaration, bpmn_id: str, scope: str | None = None) -> HumanTask | None:
+    query = select(HumanTask).where(HumanTask.instance_id == declaration.instance_id, HumanTask.bpmn_id == bpmn_id)
+    if scope is not None:
+        query = query.where(HumanTask.scope == scope)
+    return db.session.scalar(query)
+
+
+def current_step(declaration: Declaration, bpmn_id: str, refusal: str) -> HumanTask:
+    """The applicant's task the request is for; 409 with `refusal` when the declaration is elsewhere."""
+    task = applicant_task(declaration, bpmn_id)
+    if task is None:
+        raise ServiceError(refusal, 409)
+    task_kinds.require(task, task_kinds.DECLARING)  # the applicant's own step, never a reviewer's
+    return task
+
+
+def applicant_tasks(declaration: Declaration) -> list[HumanTask]:
+    if declaration.instance_id is None:
+        return []
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == declaration.instance_id,
+                                                           HumanTask.candidate_role == "applicant")))
+
+
+def supplement_task(declaration: Declaration, item_code: str) -> HumanTask | None:
+    return db.session.scalar(select(HumanTask).where(
+        HumanTask.instance_id == declaration.instance_id, HumanTask.scope == item_code,
+        HumanTask.bpmn_id.in_(["supplement_accept", "supplement_handling"])))
+
+
+def item_permissions(user: User) -> set[tuple[str, str]]:
+    """(item code, role) pairs a reviewer holds: 受理人员 / 办理人员 per item (domain.md §10)."""
+    return {(r.item_code, r.role) for r in db.session.scalars(select(UserItemRole).where(UserItemRole.user_id == user.id))}
+
+
+def may_handle(user: User, task: HumanTask, permissions: set[tuple[str, str]] | None = None) -> bool:
+    """Role, department and region; item tasks also need the item permission for that role."""
+    department = user.department
+    if department is None or task.candidate_role not in user.roles:
+        return False
+    if task.department_id != department.id or task.region_code != department.region_code:
+        return False
+    if task.scope is None:
+        return True
+    return (task.scope, task.candidate_role) in (item_permissions(user) if permissions is None else permissions)
+
+
+def reviewer_task(user: User, human_task_id: int) -> HumanTask:
+    """A reviewer's task the user may act on: one rule for every kind (role, department, region, item)."""
+    task = db.session.get(HumanTask, human_task_id)
+    if task is None:
+        raise not_found("待办任务不存在或已办结")
+    task_kinds.reviewer_kind(task)  # an applicant's task is no reviewer's, whatever their role
+    if not may_handle(user, task):
+        raise forbid("该任务不属于您的部门、地区、岗位或事项权限")
+    return task
+
+
+def case_for_reviewer(user: User, case_id: int) -> ItemCase:
+    case = db.session.get(ItemCase, case_id)
+    if case is None:
+        raise not_found("办件不存在")
+    department = user.department
+    if department is None or case.department_id != department.id:
+        raise forbid("该办件不属于您的部门")
+    if not any(code == case.item_code for code, _ in item_permissions(user)):
+        raise forbid("您没有该事项的受理或办理权限")
+    return case
+
+
+def declaration_id_of(business_key: str | None) -> int | None:
+    """The declaration behind an instance or task ("declaration:<id>"), or None for other processes."""
+    if business_key and business_key.startswith("declaration:"):
+        return int(business_key.split(":", 1)[1])
+    return None
+
+
+def cases_for_tasks(tasks: list[HumanTask]) -> dict[int, ItemCase]:
+    """The item case behind each approval-item task, by task id (one query)."""
+    keys = {t.id: (declaration_id_of(t.business_key), t.scope) for t in tasks}
+    keys = {task_id: key for task_id, key in keys.items() if key[0] is not None and key[1]}
+    if not keys:
+        return {}
+    rows = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id.in_({k[0] for k in keys.values()})))
+    by_key = {(c.declaration_id, c.item_code): c for c in rows}
+    return {task_id: by_key[key] for task_id, key in keys.items() if key in by_key}
+
+
+def case_of_task(task: HumanTask) -> ItemCase | None:
+    return cases_for_tasks([task]).get(task.id)
