@@ -2,6 +2,9 @@
 #   make run   install, migrate, load demo data, serve http://127.0.0.1:5000 with the timer scheduler
 #   make test  install what the tests need and pass every test on SQLite, then on PostgreSQL, then the unit
 #              and integration tests again on SQLite at fixed moments under faketime (test-faketime)
+# Both first run `frontend`: npm ci from package-lock.json (only when the lock is newer than node_modules), then
+# bpmn-js and dmn-js (viewer and modeler bundles, CSS, fonts) are copied into app/web/static/vendor/ — served
+# by the app itself, no CDN, so the diagrams open on an intranet.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -22,8 +25,11 @@ FAKETIME_MOMENTS := 2026-12-31_15:30:00 2027-02-08_02:00:00 2027-12-31_20:00:00 
 # time.sleep() fail with EINVAL. The unit and integration tests on SQLite do neither, so the default stays, and
 # `timeout` stops a run that hangs long before CI's limit (a run takes a few minutes).
 FAKETIME_RUN_LIMIT := 1200
+# npm ci runs when package.json or package-lock.json is newer than this stamp; vendor/ is generated (gitignored).
+NODE_STAMP := node_modules/.installed
+VENDOR := app/web/static/vendor
 
-.PHONY: run test venv system-deps lint test-sqlite test-postgres test-faketime bench clean
+.PHONY: run test venv frontend system-deps lint test-sqlite test-postgres test-faketime bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +39,24 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The dist bundles are self-contained (no bundler needed to view or model); assets/ holds their CSS and fonts.
+$(VENDOR)/.copied: $(NODE_STAMP)
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/dmn-js
+	cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js node_modules/bpmn-js/dist/bpmn-modeler.production.min.js \
+	  $(VENDOR)/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/
+	cp node_modules/dmn-js/dist/dmn-viewer.production.min.js node_modules/dmn-js/dist/dmn-modeler.production.min.js \
+	  $(VENDOR)/dmn-js/
+	cp -r node_modules/dmn-js/dist/assets $(VENDOR)/dmn-js/
+	touch $@
+
+frontend: $(VENDOR)/.copied
+
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -41,7 +65,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: venv
+run: venv frontend
 	mkdir -p var
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
@@ -50,10 +74,10 @@ run: venv
 lint: venv
 	$(BIN)/ruff check .
 
-test-sqlite: venv
+test-sqlite: venv frontend
 	TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider
 
-test-postgres: venv
+test-postgres: venv frontend
 	TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider
 
 # The platform must work on any date: libfaketime moves the process's clock (Python's and SQLite's; the
@@ -68,10 +92,10 @@ test-faketime: venv system-deps
 	  echo "== $$when UTC: $$(( $$(date +%s) - began )) s"; \
 	done
 
-test: venv system-deps lint test-sqlite test-postgres test-faketime
+test: venv frontend system-deps lint test-sqlite test-postgres test-faketime
 
 bench: venv
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules $(VENDOR)
