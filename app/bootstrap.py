@@ -110,6 +110,6 @@ def wire(app: Flask) -> Runtime:
     if _runtime is None:
         _runtime = Runtime(functions=calendar.expression_functions(), form_validator=platform.task_form_data,
                            listeners=[dispatch])
-    platform.install_runtime(_runtime)
+    platform.install(_runtime, task_rules)
     app.extensions["workflow_runtime"] = _runtime
     return _runtime

@@ -83,6 +83,9 @@ class FormRegistry:
     def exists(self, key: str) -> bool:
         return (self.directory / f"{key}.yaml").is_file()
 
+    def keys(self) -> list[str]:
+        return sorted(p.stem for p in self.directory.glob("*.yaml"))
+
     def get(self, key: str) -> FormDef:
         path = self.directory / f"{key}.yaml"
         if not re.fullmatch(r"[a-z_]+", key) or not path.is_file():

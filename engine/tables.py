@@ -29,6 +29,36 @@ class ProcessVersion(Base):
     dmn_sources: Mapped[list] = mapped_column(JSON, default=list)
     deployed_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
     deployed_by: Mapped[str] = mapped_column(String(100), default="system")
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was deployed (the studio requires one)
+
+
+class ProcessCurrent(Base):
+    """Which version of a process new instances start on: the newest deployed, until someone makes an
+    earlier one current again (roll back). Running instances keep their own version whatever this says."""
+
+    __tablename__ = "wf_process_current"
+
+    process_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("wf_process_version.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    changed_by: Mapped[str] = mapped_column(String(100), default="system")
+
+
+class ProcessDraft(Base):
+    """A diagram file (BPMN or DMN) being edited in the studio, not yet deployed: one shared draft per file,
+    saved with a compare-and-set so two editors never overwrite each other unseen."""
+
+    __tablename__ = "wf_process_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200), unique=True)
+    content: Mapped[str] = mapped_column(Text)
+    base_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the deployed file it started from
+    author: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class Instance(Base):

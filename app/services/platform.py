@@ -2,12 +2,14 @@
 choices and cross-field rules, and finding a project by its code."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
+from engine.deploy import TaskRules
 from engine.runtime import Runtime
 
 from ..domain.filing_rules import check_filing_figures
@@ -30,6 +32,7 @@ from ..models import (
 from . import calendar
 
 _runtime: Runtime | None = None
+_rules: Callable[[], TaskRules] | None = None
 
 
 def forms() -> FormRegistry:
@@ -174,13 +177,20 @@ def task_form_data(form_key: str, raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def install_runtime(runtime_: Runtime) -> None:
-    """Called by the composition root (app/bootstrap.py), which builds the runtime with its listeners."""
-    global _runtime
-    _runtime = runtime_
+def install(runtime_: Runtime, rules: Callable[[], TaskRules]) -> None:
+    """Called by the composition root (app/bootstrap.py): the runtime with its listeners, and what a deploy
+    checks diagrams against (forms, roles and the case-kind contract)."""
+    global _runtime, _rules
+    _runtime, _rules = runtime_, rules
 
 
 def runtime() -> Runtime:
     if _runtime is None:
         raise RuntimeError("workflow runtime not wired: create the app with app.create_app()")
     return _runtime
+
+
+def task_rules() -> TaskRules:
+    if _rules is None:
+        raise RuntimeError("deploy rules not wired: create the app with app.create_app()")
+    return _rules()

@@ -74,6 +74,7 @@ def register(app: Flask) -> None:
         public,
         reviewer,
         security,
+        studio,
         supervision,
         taskcentre,
     )
@@ -81,7 +82,7 @@ def register(app: Flask) -> None:
     guard.init(app)  # control characters and out-of-range integers refused before any view; bounded <int:…>
     security.init(app)  # CSP, frame, nosniff, referrer, no-store and HSTS headers on every response
     for module in (auth, enterprise, declarations, permits, reviewer, cases, supervision, public, admin, catalogue,
-                   taskcentre):
+                   taskcentre, studio):
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["local"] = visible_datetime
@@ -132,5 +133,5 @@ def register(app: Flask) -> None:
         if current_user.roles.intersection({"supervisor"}):
             return redirect(url_for("supervision.overview"))
         if current_user.roles.intersection({"policy", "admin"}):
-            return redirect(url_for("admin.calendar"))
+            return redirect(url_for("studio.home"))
         return render_template("home.html")

@@ -51,7 +51,7 @@ def live_server() -> Iterator[LiveServer]:
     from app import create_app
     from app.extensions import db
     from app.seed import seed_demo
-    from app.services.platform import deploy_processes
+    from app.bootstrap import deploy_processes
 
     _require_chromium()
     workdir = tempfile.mkdtemp(prefix="e2e-")

@@ -1,0 +1,339 @@
+"""The process studio's use cases (政策人员): see each process with its versions, edit a diagram file as a
+shared draft, validate it, deploy it with a reason, and make an earlier version current again.
+
+What a policy officer edits is a *file* (filing.bpmn, item.bpmn, item_determination.dmn …). A process version
+is a bundle: its own BPMN plus every file it calls. Deploying a file therefore makes a new version of every
+process whose current bundle holds it (item.bpmn: 审批, 核准, 阶段, 报建), all in one transaction, or none.
+Running instances keep the version they started on.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock
+from engine.contract import Problem
+from engine.deploy import (
+    BPMN_NS,
+    Bundle,
+    DeployError,
+    bundles_from_files,
+    deploy_bundle,
+    parse_xml,
+    set_current,
+    validate_bundle,
+)
+from engine.tables import Instance, ProcessCurrent, ProcessDraft, ProcessVersion
+
+from ..extensions import db
+from ..models import User
+from . import ServiceError, forbid, not_found, use_case
+from .platform import task_rules
+
+STUDIO_ROLES = frozenset({"policy", "admin"})
+MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest diagram today is ~40 KB
+REASON_LIMIT = 500
+
+
+def require_studio(user: User) -> None:
+    if not user.roles & STUDIO_ROLES:
+        raise forbid("流程设计仅限政策人员和系统管理员")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---- what is deployed -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeployedFile:
+    filename: str
+    content: str
+    processes: tuple[str, ...]  # the processes whose current bundle holds it
+    deployed_at: datetime
+
+    @property
+    def digest(self) -> str:
+        return _digest(self.content)
+
+    @property
+    def is_decision_table(self) -> bool:
+        return self.filename.endswith(".dmn")
+
+
+def _current_versions() -> list[ProcessVersion]:
+    return list(db.session.scalars(select(ProcessVersion).join(
+        ProcessCurrent, ProcessCurrent.version_id == ProcessVersion.id).order_by(ProcessVersion.process_key)))
+
+
+def deployed_files() -> dict[str, DeployedFile]:
+    """Every file of every current version; a file held by several processes shows its newest deployment."""
+    found: dict[str, DeployedFile] = {}
+    users: dict[str, list[str]] = {}
+    for version in sorted(_current_versions(), key=lambda v: v.deployed_at):
+        for name, content in [(version.filename, version.bpmn_source), *version.dmn_sources]:
+            users.setdefault(name, []).append(version.process_key)
+            found[name] = DeployedFile(name, content, (), version.deployed_at)
+    return {name: DeployedFile(name, f.content, tuple(sorted(set(users[name]))), f.deployed_at)
+            for name, f in sorted(found.items())}
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    key: str
+    name: str
+    filename: str
+    current: ProcessVersion
+    versions: int
+    running: int
+
+
+def _process_name(source: str, key: str) -> str:
+    root = parse_xml(source.encode(), "")
+    node = next((p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == key), None)
+    return (node.get("name") if node is not None else None) or key
+
+
+def processes(user: User) -> list[ProcessRow]:
+    require_studio(user)
+    counts = dict(db.session.execute(select(ProcessVersion.process_key, func.count(ProcessVersion.id))
+                                     .group_by(ProcessVersion.process_key)).all())
+    running = dict(db.session.execute(select(Instance.process_key, func.count(Instance.id))
+                                      .where(Instance.status == "running").group_by(Instance.process_key)).all())
+    return [ProcessRow(v.process_key, _process_name(v.bpmn_source, v.process_key), v.filename, v,
+                       counts.get(v.process_key, 0), running.get(v.process_key, 0)) for v in _current_versions()]
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: ProcessVersion
+    running: int
+    completed: int
+    current: bool
+
+
+def versions(user: User, process_key: str) -> tuple[str, list[VersionRow]]:
+    require_studio(user)
+    rows = list(db.session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == process_key)
+                                   .order_by(ProcessVersion.version.desc())))
+    if not rows:
+        raise not_found("流程不存在")
+    current = db.session.get(ProcessCurrent, process_key)
+    tally = db.session.execute(select(Instance.process_version_id, Instance.status, func.count(Instance.id))
+                               .where(Instance.process_key == process_key)
+                               .group_by(Instance.process_version_id, Instance.status)).all()
+    by = {(version_id, status): n for version_id, status, n in tally}
+    return _process_name(rows[0].bpmn_source, process_key), [
+        VersionRow(v, by.get((v.id, "running"), 0), by.get((v.id, "completed"), 0),
+                   current is not None and current.version_id == v.id) for v in rows]
+
+
+def version_source(user: User, process_key: str, number: int) -> tuple[ProcessVersion, dict[str, str]]:
+    """A version and its files by name, to view it read-only."""
+    require_studio(user)
+    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
+                                                             ProcessVersion.version == number))
+    if version is None:
+        raise not_found("该流程版本不存在")
+    return version, {version.filename: version.bpmn_source, **dict(version.dmn_sources)}
+
+
+# ---- drafts -------------------------------------------------------------------------------------------
+def deployed_file(filename: str) -> DeployedFile:
+    found = deployed_files().get(filename)
+    if found is None:
+        raise not_found("该流程文件未部署")
+    return found
+
+
+def draft_of(user: User, filename: str) -> tuple[DeployedFile, ProcessDraft | None]:
+    require_studio(user)
+    return deployed_file(filename), db.session.scalar(select(ProcessDraft).where(ProcessDraft.filename == filename))
+
+
+def _checked_source(filename: str, content: str) -> str:
+    if not content.strip():
+        raise ServiceError("流程文件内容为空", 422, {"content": "「流程文件」不能为空"})
+    if len(content.encode()) > MAX_FILE_BYTES:
+        raise ServiceError("流程文件过大", 422, {"content": f"「流程文件」不能超过 {MAX_FILE_BYTES // 1024 // 1024} MB"})
+    try:
+        parse_xml(content.encode(), filename)
+    except DeployError as exc:
+        raise ServiceError(str(exc), 422, {"content": str(exc)}) from None
+    return content
+
+
+@use_case
+def save_draft(user: User, filename: str, content: str, revision: int | None) -> ProcessDraft:
+    """Save the shared draft. `revision`: the draft revision the editor loaded (None: it started from the
+    deployed file); a draft saved by someone else since is refused, never overwritten."""
+    require_studio(user)
+    deployed = deployed_file(filename)
+    content = _checked_source(filename, content)
+    draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.filename == filename))
+    if draft is None:
+        if revision is not None:
+            raise ServiceError("该草稿已被他人部署或放弃，请重新打开后再修改", 409)
+        draft = ProcessDraft(filename=filename, content=content, base_hash=deployed.digest, author=user.display_name)
+        db.session.add(draft)
+    else:
+        if revision != draft.revision:
+            raise ServiceError(f"该草稿已由{draft.author}于其后保存，请重新打开以免覆盖他人的修改", 409)
+        draft.content, draft.author, draft.updated_at = content, user.display_name, clock.utcnow_naive()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise ServiceError("该草稿刚刚被他人保存，请重新打开后再修改", 409) from None
+    return draft
+
+
+@use_case
+def discard_draft(user: User, filename: str) -> None:
+    require_studio(user)
+    draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.filename == filename))
+    if draft is None:
+        raise not_found("没有该文件的草稿")
+    db.session.delete(draft)
+
+
+# ---- validate and deploy ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    process: str
+    element: str
+    message: str
+
+
+def _affected(filename: str, content: str) -> list[Bundle]:
+    """The bundles of the processes holding the file, with the draft laid over the deployed files."""
+    deployed = deployed_files()
+    holders = set(deployed[filename].processes) if filename in deployed else set()
+    files = {name: f.content.encode() for name, f in deployed.items()}
+    files[filename] = content.encode()
+    bundles = []
+    for bundle in bundles_from_files(files):
+        try:
+            keys = _process_ids(bundle)
+        except DeployError:
+            keys = set()
+        if bundle.filename == filename or keys & holders:
+            bundles.append(bundle)
+    return bundles
+
+
+def _process_ids(bundle: Bundle) -> set[str]:
+    root = parse_xml(bundle.bpmn, bundle.filename)
+    return {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"}
+
+
+def _findings(bundle: Bundle, exc: DeployError) -> list[Finding]:
+    problems = exc.problems or [Problem("", str(exc))]
+    return [Finding(bundle.filename, bundle.filename.rsplit(".", 1)[0], p.element, p.message) for p in problems]
+
+
+def validate(user: User, filename: str, content: str) -> list[Finding]:
+    """Everything deploy checks — safe XML, parse, sandboxed compile of every expression, forms, roles, layout
+    and the case-kind contract — for every process the file is part of; nothing is written."""
+    require_studio(user)
+    deployed_file(filename)
+    try:
+        content = _checked_source(filename, content)
+    except ServiceError as exc:
+        return [Finding(filename, "", "", exc.message)]
+    rules = task_rules()
+    findings: list[Finding] = []
+    for bundle in _affected(filename, content):
+        try:
+            validate_bundle(bundle, rules)
+        except DeployError as exc:
+            findings.extend(_findings(bundle, exc))
+    return list(dict.fromkeys(findings))
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("请填写原因", 422, {"reason": "请填写「部署原因」，说明本次修改的依据和内容"})
+    if len(reason) > REASON_LIMIT:
+        raise ServiceError("原因过长", 422, {"reason": f"「部署原因」不能超过{REASON_LIMIT}字"})
+    return reason
+
+
+@use_case
+def deploy_draft(user: User, filename: str, reason: str) -> list[ProcessVersion]:
+    """Deploy the file's draft: a new current version of every process holding it, or nothing at all."""
+    require_studio(user)
+    reason = _reason(reason)
+    draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.filename == filename))
+    if draft is None:
+        raise ServiceError("没有该文件的草稿，请先在设计器中修改并保存", 409)
+    rules = task_rules()
+    bundles = _affected(filename, draft.content)
+    findings: list[Finding] = []
+    for bundle in bundles:
+        try:
+            validate_bundle(bundle, rules)
+        except DeployError as exc:
+            findings.extend(_findings(bundle, exc))
+    if findings:
+        raise ServiceError("校验未通过，未部署：" + "；".join(
+            f"{f.file} 元素 {f.element}：{f.message}" if f.element else f"{f.file}：{f.message}" for f in findings[:5]), 422)
+    done = []
+    for bundle in bundles:
+        done.extend(deploy_bundle(db.session, bundle, rules, user.actor, reason=reason, make_current=True))
+    db.session.delete(draft)
+    return done
+
+
+@use_case
+def make_current(user: User, process_key: str, number: int, reason: str) -> ProcessVersion:
+    """Roll back (or forward): new instances start on `number`; running ones keep theirs."""
+    require_studio(user)
+    reason = _reason(reason)
+    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
+                                                             ProcessVersion.version == number))
+    if version is None:
+        raise not_found("该流程版本不存在")
+    current = db.session.get(ProcessCurrent, process_key)
+    if current is not None and current.version_id == version.id:
+        raise ServiceError(f"v{number} 已是当前版本", 409)
+    set_current(db.session, version, user.actor, reason)
+    return version
+
+
+def element_names(content: str) -> dict[str, str]:
+    """Element id → its name, to show findings by the names a policy officer reads."""
+    try:
+        root = parse_xml(content.encode(), "")
+    except DeployError:
+        return {}
+    return {n.get("id"): n.get("name") for n in root.iter(etree.Element) if n.get("id") and n.get("name")}
+
+
+def drafts(user: User) -> dict[str, ProcessDraft]:
+    require_studio(user)
+    return {d.filename: d for d in db.session.scalars(select(ProcessDraft))}
+
+
+def actor_names(actors: set[str]) -> dict[str, str]:
+    """Trail actors (user ids as text, or "system") → the names people read."""
+    ids = {int(a) for a in actors if a.isdigit()}
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    names = {str(k): v for k, v in names.items()}
+    return {a: names.get(a, "系统（随平台发布）" if a == "system" else a) for a in actors}
+
+
+def designer_options() -> dict[str, list[tuple[str, str]]]:
+    """What the properties panel offers to choose from: the task forms and the candidate roles."""
+    from ..models import Role
+    from .platform import forms
+
+    registry = forms()
+    return {"forms": [(key, registry.get(key).title) for key in registry.keys()],
+            "roles": [(r.code, r.name) for r in db.session.scalars(select(Role).order_by(Role.code))]}

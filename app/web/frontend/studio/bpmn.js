@@ -1,0 +1,126 @@
+// The BPMN designer (bpmn-js modeler with our properties panel), the read-only version viewer and the
+// comparison with the deployed version (bpmn-js-differ).
+import 'bpmn-js/dist/assets/diagram-js.css';
+import 'bpmn-js/dist/assets/bpmn-js.css';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import './studio-canvas.css';
+
+import { BpmnModdle } from 'bpmn-moddle';
+import { diff } from 'bpmn-js-differ';
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+
+import { fetchText, setStatus, wireEditor } from './common.js';
+import spiffPropertiesModule from './provider.js';
+import spiffworkflow from './spiffworkflow.json';
+import { translateModule } from './translate.js';
+
+const moddleExtensions = { spiffworkflow };
+
+function adapterFor(modeler, root) {
+  const canvas = modeler.get('canvas');
+  const registry = modeler.get('elementRegistry');
+  const marked = new Map();
+  return {
+    has: (id) => Boolean(registry.get(id)),
+    xml: async () => (await modeler.saveXML({ format: true })).xml,
+    onChange: (callback) => modeler.on('commandStack.changed', callback),
+    select(id) {
+      const element = registry.get(id);
+      if (!element) return;
+      modeler.get('selection').select(element);
+      canvas.scrollToElement(element);
+    },
+    mark(id, className) {
+      if (!registry.get(id)) return;
+      canvas.addMarker(id, className);
+      marked.set(`${id} ${className}`, [id, className]);
+    },
+    clearMarks(prefix) {
+      for (const [key, [id, className]] of marked) {
+        if (className.startsWith(prefix)) {
+          if (registry.get(id)) canvas.removeMarker(id, className);
+          marked.delete(key);
+        }
+      }
+    },
+    async compare(deployedXml) {
+      const moddle = new BpmnModdle(moddleExtensions);
+      const [{ rootElement: before }, { rootElement: after }] = await Promise.all([
+        moddle.fromXML(deployedXml), moddle.fromXML(await this.xml())]);
+      const changes = diff(before, after);
+      this.clearMarks('diff-');
+      const rows = [];
+      const label = (id, element) => `${id}${element && element.name ? `「${element.name}」` : ''}`;
+      for (const [id, element] of Object.entries(changes._added)) { this.mark(id, 'diff-added'); rows.push([`新增 ${label(id, element)}`, id]); }
+      for (const [id, change] of Object.entries(changes._changed)) {
+        this.mark(id, 'diff-changed');
+        const attrs = Object.keys(change.attrs || {}).join('、');
+        rows.push([`修改 ${label(id, change.model)}${attrs ? `（${attrs}）` : ''}`, id]);
+      }
+      for (const [id, element] of Object.entries(changes._removed)) rows.push([`删除 ${label(id, element)}`, '']);
+      for (const id of Object.keys(changes._layoutChanged)) if (!changes._changed[id] && !changes._added[id]) this.mark(id, 'diff-layout');
+      const section = root.querySelector('.studio-diff');
+      const list = section.querySelector('ul');
+      list.replaceChildren(...rows.map(([text, id]) => {
+        const li = document.createElement('li');
+        li.textContent = text;
+        if (id && registry.get(id)) {
+          const button = document.createElement('button');
+          button.type = 'button';
+          button.className = 'link';
+          button.textContent = '定位';
+          button.addEventListener('click', () => this.select(id));
+          li.append(' ', button);
+        }
+        return li;
+      }));
+      if (!rows.length) list.append(Object.assign(document.createElement('li'), { textContent: '与已部署版本相同（仅布局可能不同）' }));
+      section.hidden = false;
+      setStatus(root, `与已部署版本相比：新增 ${Object.keys(changes._added).length}，修改 ${Object.keys(changes._changed).length}，删除 ${Object.keys(changes._removed).length}`, 'ok');
+    }
+  };
+}
+
+async function openEditor(root) {
+  const options = JSON.parse(root.dataset.options || '{}');
+  const modeler = new BpmnModeler({
+    container: root.querySelector('#studio-canvas'),
+    propertiesPanel: { parent: root.querySelector('#studio-properties') },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, spiffPropertiesModule(options), translateModule],
+    moddleExtensions
+  });
+  const { warnings } = await modeler.importXML(await fetchText(root.dataset.sourceUrl));
+  modeler.get('canvas').zoom('fit-viewport');
+  if (warnings.length) setStatus(root, `打开时有 ${warnings.length} 处警告：${warnings[0].message}`, 'error');
+  else setStatus(root, '已打开');
+  wireEditor(root, adapterFor(modeler, root));
+  window.studioModeler = modeler; // for the browser tests and the console
+}
+
+async function openViewer(root) {
+  const viewer = new NavigatedViewer({ container: root, additionalModules: [translateModule], moddleExtensions });
+  const show = async (url) => {
+    await viewer.importXML(await fetchText(url));
+    viewer.get('canvas').zoom('fit-viewport');
+  };
+  await show(root.dataset.sourceUrl);
+  document.querySelectorAll('[data-file-url][data-file-kind="bpmn"]').forEach((link) => {
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      document.querySelectorAll('[data-file-url]').forEach((other) => other.removeAttribute('aria-current'));
+      link.setAttribute('aria-current', 'page');
+      root.hidden = false;
+      document.dispatchEvent(new CustomEvent('studio:show-bpmn'));
+      show(link.dataset.fileUrl);
+    });
+  });
+  window.studioViewer = viewer;
+}
+
+const editor = document.querySelector('#studio-editor[data-kind="bpmn"]');
+const viewer = document.querySelector('#studio-viewer');
+if (editor) openEditor(editor).catch((error) => setStatus(editor, error.message, 'error'));
+if (viewer) openViewer(viewer).catch((error) => { viewer.textContent = error.message; });

@@ -1,0 +1,102 @@
+// What the BPMN and the DMN designer pages share: loading sources, saving the draft with its revision,
+// validating on the server (the same checks as deploy) and pinning each finding to its element.
+
+export async function fetchText(url) {
+  const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/xml' } });
+  if (!response.ok) throw new Error(`读取流程文件失败（${response.status}）`);
+  return response.text();
+}
+
+export async function postJSON(url, body, csrf) {
+  const response = await fetch(url, {
+    method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrf }
+  });
+  const data = await response.json().catch(() => ({ message: `服务器返回 ${response.status}` }));
+  return { ok: response.ok, status: response.status, data };
+}
+
+export function setStatus(root, text, kind = '') {
+  const node = root.querySelector('.studio-status');
+  if (!node) return;
+  node.textContent = text;
+  node.className = `studio-status ${kind}`;
+}
+
+function listItem(text, element, adapter) {
+  const li = document.createElement('li');
+  li.textContent = text;
+  if (element && adapter.has(element)) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link';
+    button.textContent = '定位';
+    button.addEventListener('click', () => adapter.select(element));
+    li.append(' ', button);
+  }
+  return li;
+}
+
+export function showFindings(root, findings, adapter) {
+  const section = root.querySelector('.studio-findings');
+  const list = section.querySelector('ul');
+  list.replaceChildren();
+  adapter.clearMarks('studio-problem');
+  for (const f of findings) {
+    const where = f.element ? `元素 ${f.element}${f.name ? `「${f.name}」` : ''}` : '';
+    const file = f.file && f.file !== root.dataset.filename ? `${f.file} ` : '';
+    list.append(listItem(`${file}${where}${where ? '：' : ''}${f.message}`, f.file === root.dataset.filename ? f.element : '', adapter));
+    if (f.element && f.file === root.dataset.filename) adapter.mark(f.element, 'studio-problem');
+  }
+  section.hidden = findings.length === 0;
+}
+
+export function wireEditor(root, adapter) {
+  const csrf = root.dataset.csrf;
+  let revision = root.dataset.revision ? Number(root.dataset.revision) : null;
+  let dirty = false;
+  adapter.onChange(() => {
+    dirty = true;
+    setStatus(root, '有未保存的修改');
+  });
+  window.addEventListener('beforeunload', (event) => {
+    if (dirty) event.preventDefault();
+  });
+
+  const actions = {
+    async save() {
+      const content = await adapter.xml();
+      const { ok, data } = await postJSON(root.dataset.saveUrl, { content, revision }, csrf);
+      if (!ok) return setStatus(root, data.message || '保存失败', 'error');
+      const first = revision === null;
+      revision = data.revision;
+      dirty = false;
+      setStatus(root, data.message, 'ok');
+      if (first) window.location.reload(); // the deploy form appears once a draft exists
+    },
+    async validate() {
+      setStatus(root, '正在校验…');
+      const content = await adapter.xml();
+      const { ok, data } = await postJSON(root.dataset.validateUrl, { content }, csrf);
+      if (!ok) return setStatus(root, data.message || '校验失败', 'error');
+      showFindings(root, data.findings, adapter);
+      setStatus(root, data.ok ? '校验通过：可以保存草稿并部署' : `校验未通过：${data.findings.length} 处问题`,
+        data.ok ? 'ok' : 'error');
+    },
+    async compare() {
+      if (adapter.compare) await adapter.compare(await fetchText(root.dataset.deployedUrl));
+    }
+  };
+  root.querySelectorAll('[data-action]').forEach((button) => {
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await actions[button.dataset.action]();
+      } catch (error) {
+        setStatus(root, error.message || String(error), 'error');
+      } finally {
+        button.disabled = false;
+      }
+    });
+  });
+}

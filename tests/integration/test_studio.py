@@ -1,0 +1,178 @@
+"""政策工作台 over HTTP: a policy officer changes the 备案 time limit in a draft, validates, deploys with a
+reason; filings submitted before keep the old version, later ones get the new limit; roll back restores it.
+Refusals name the element and deploy nothing."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.extensions import db
+from app.models import FilingApplication, Instance, ProcessVersion
+from app.services.filing import visible_deadline
+from engine.tables import ProcessCurrent, ProcessDraft, TrailEntry
+from tests.conftest import login
+from tests.integration.helpers import apply_code, submit_filing
+
+PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+FILING = (PROCESSES / "filing.bpmn").read_text()
+THREE_DAYS = "time_limit = 3\n"
+
+
+@pytest.fixture
+def studio(client) -> Iterator:
+    """zhengce signed in; the current versions and drafts as they were are restored afterwards."""
+    current = {row.process_key: row.version_id for row in db.session.scalars(select(ProcessCurrent))}
+    login(client, "zhengce")
+    yield client
+    db.session.rollback()
+    db.session.execute(delete(ProcessDraft))
+    for key, version_id in current.items():
+        db.session.get(ProcessCurrent, key).version_id = version_id
+    db.session.commit()
+
+
+def _post_json(client, url: str, body: dict):
+    return client.post(url, json=body)
+
+
+def _as(client, username: str) -> None:
+    client.post("/logout")
+    login(client, username)
+
+
+def _versions(key: str) -> int:
+    return db.session.scalar(select(func.count(ProcessVersion.id)).where(ProcessVersion.process_key == key))
+
+
+def _filing(client) -> FilingApplication:
+    _as(client, "qiye")
+    application = submit_filing(client, apply_code(client))
+    _as(client, "zhengce")
+    db.session.expire_all()
+    return db.session.get(FilingApplication, application.id)
+
+
+def _version_of(application: FilingApplication) -> int:
+    return db.session.get(ProcessVersion, db.session.get(Instance, application.instance_id).process_version_id).version
+
+
+@pytest.mark.clock("2026-03-10 10:00")  # a Tuesday: 3 working days end on Friday the 13th, 2 on Thursday
+def test_time_limit_changed_in_a_draft_applies_to_new_filings_only_and_rolls_back(studio):
+    client = studio
+    listed = client.get("/studio/processes").data.decode()
+    assert "企业投资项目备案" in listed and "filing.bpmn" in listed
+    before = _filing(client)
+    assert visible_deadline(before.due_at) == "2026-03-13 23:59"
+    old_version = _version_of(before)
+
+    assert THREE_DAYS in FILING
+    two_days = FILING.replace(THREE_DAYS, "time_limit = 2\n", 1)
+    checked = _post_json(client, "/studio/files/filing.bpmn/validate", {"content": two_days}).get_json()
+    assert checked == {"ok": True, "findings": []}
+    saved = _post_json(client, "/studio/files/filing.bpmn/draft", {"content": two_days, "revision": None})
+    assert saved.status_code == 200 and saved.get_json()["revision"] == 1
+    editor = client.get("/studio/files/filing.bpmn").data.decode()
+    assert "正在编辑草稿" in editor and "which=draft" in editor
+
+    count = _versions("filing")
+    refused = client.post("/studio/files/filing.bpmn/deploy", data={"reason": "  "})
+    assert refused.status_code == 422 and "请填写「部署原因」" in refused.data.decode()
+    assert _versions("filing") == count and db.session.scalar(select(func.count(ProcessDraft.id))) == 1
+
+    reason = "依据省发改委通知，备案办理时限由3个工作日缩短为2个工作日"
+    deployed = client.post("/studio/files/filing.bpmn/deploy", data={"reason": reason})
+    assert deployed.status_code == 302, deployed.data.decode()
+    new = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == "filing")
+                            .order_by(ProcessVersion.version.desc()))
+    assert new.version == old_version + 1 and new.reason == reason and new.deployed_by != "system"
+    assert db.session.get(ProcessCurrent, "filing").version_id == new.id
+    assert db.session.scalar(select(func.count(ProcessDraft.id))) == 0
+
+    after = _filing(client)
+    assert visible_deadline(after.due_at) == "2026-03-12 23:59" and _version_of(after) == new.version
+    db.session.expire_all()
+    kept = db.session.get(FilingApplication, before.id)
+    assert visible_deadline(kept.due_at) == "2026-03-13 23:59" and _version_of(kept) == old_version
+
+    page = client.get("/studio/processes/filing").data.decode()
+    assert reason in page and f"v{new.version}" in page and "当前版本" in page
+
+    rolled = client.post(f"/studio/processes/filing/versions/{old_version}/current",
+                         data={"reason": "新时限待正式文件印发后再执行"})
+    assert rolled.status_code == 302
+    again = _filing(client)
+    assert visible_deadline(again.due_at) == "2026-03-13 23:59" and _version_of(again) == old_version
+    assert _version_of(after) == new.version  # running instances keep theirs
+    trail = db.session.scalar(select(TrailEntry).where(TrailEntry.action == "make_current")
+                              .order_by(TrailEntry.id.desc()))
+    assert trail.detail == {"process_key": "filing", "version": old_version, "from_version": new.version,
+                            "reason": "新时限待正式文件印发后再执行"}
+
+
+@pytest.mark.parametrize("change, element, words", [
+    ((THREE_DAYS, "time_limit = 3\n__import__('os').system('id')\n"), "stamp", "沙箱"),
+    (('emit("submitted", due_at=due_at)', 'emit("teleported", due_at=due_at)'), "stamp", "事件 teleported 未在"),
+    (('<spiffworkflow:property name="formKey" value="filing_accept" />', ""), "accept", "用户任务没有表单"),
+    (("<bpmn:timeDate>remind_at</bpmn:timeDate>", "<bpmn:timeDuration>\"P3X\"</bpmn:timeDuration>"), "remind",
+     "不是有效的 ISO 8601 时长"),
+])
+def test_validation_pins_each_refusal_to_its_element_and_deploy_refuses_it(studio, change, element, words):
+    client = studio
+    assert change[0] in FILING
+    broken = FILING.replace(change[0], change[1], 1)
+    result = _post_json(client, "/studio/files/filing.bpmn/validate", {"content": broken}).get_json()
+    assert result["ok"] is False
+    assert [(f["element"], words in f["message"]) for f in result["findings"]] == [(element, True)], result
+    assert _post_json(client, "/studio/files/filing.bpmn/draft", {"content": broken, "revision": None}).status_code == 200
+    count = _versions("filing")
+    refused = client.post("/studio/files/filing.bpmn/deploy", data={"reason": "试图部署有误的流程"})
+    assert refused.status_code == 422 and f"元素 {element}" in refused.data.decode()
+    assert _versions("filing") == count
+
+
+def test_an_external_entity_is_refused_before_anything_is_read(studio):
+    client = studio
+    xxe = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + FILING.split("?>", 1)[1]
+    result = _post_json(client, "/studio/files/filing.bpmn/validate", {"content": xxe}).get_json()
+    assert result["ok"] is False and "DOCTYPE" in result["findings"][0]["message"]
+    saved = _post_json(client, "/studio/files/filing.bpmn/draft", {"content": xxe, "revision": None})
+    assert saved.status_code == 422 and "root:" not in saved.data.decode()
+
+
+def test_two_editors_never_overwrite_each_other_unseen(studio):
+    client = studio
+    first = _post_json(client, "/studio/files/filing.bpmn/draft", {"content": FILING, "revision": None}).get_json()
+    second = _post_json(client, "/studio/files/filing.bpmn/draft", {"content": FILING, "revision": first["revision"]})
+    assert second.status_code == 200
+    stale = _post_json(client, "/studio/files/filing.bpmn/draft", {"content": FILING, "revision": first["revision"]})
+    assert stale.status_code == 409 and "请重新打开" in stale.get_json()["message"]
+    fresh_start = _post_json(client, "/studio/files/filing.bpmn/draft", {"content": FILING, "revision": None})
+    assert fresh_start.status_code == 409
+
+
+def test_a_shared_file_deploys_a_new_version_of_every_process_holding_it(studio):
+    client = studio
+    source = (PROCESSES / "item.bpmn").read_text()
+    holders = ("approval", "authorisation", "stage_application", "construction_application", "item_handling")
+    counts = {key: _versions(key) for key in holders}
+    marker = 'name="受理"'
+    assert marker in source
+    changed = source.replace(marker, 'name="受理（窗口）"', 1)
+    assert _post_json(client, "/studio/files/item.bpmn/draft", {"content": changed, "revision": None}).status_code == 200
+    assert client.post("/studio/files/item.bpmn/deploy", data={"reason": "环节名称调整"}).status_code == 302
+    assert {key: _versions(key) for key in holders} == {key: n + 1 for key, n in counts.items()}
+
+
+@pytest.mark.parametrize("username, status", [("qiye", 403), ("shouli", 403), ("jiancha", 403)])
+def test_only_policy_staff_and_administrators_use_the_studio(client, username, status):
+    for url in ["/studio/", "/studio/processes", "/studio/processes/filing", "/studio/files/filing.bpmn",
+                "/studio/files/filing.bpmn/source"]:
+        assert client.get(url).status_code == 302  # anonymous: to the sign-in page
+    login(client, username)
+    for url in ["/studio/", "/studio/processes", "/studio/processes/filing", "/studio/files/filing.bpmn"]:
+        assert client.get(url).status_code == status, url
+    assert client.post("/studio/files/filing.bpmn/draft", json={"content": FILING}).status_code == status
+    assert client.post("/studio/processes/filing/versions/1/current", data={"reason": "x"}).status_code == status
