@@ -40,6 +40,7 @@ from .lifecycle import (
 )
 from .org import Department, Enterprise, Region, Role, User, UserRole
 from .project import Project
+from .studio import STUDIO_ACTIONS, StudioChange
 
 __all__ = [
     "CASE_STATUS", "DECLARATION_STATUS", "KIND_LABELS", "SKIPPED_CASES", "ApprovalItem", "Attachment", "Declaration",
@@ -49,5 +50,5 @@ __all__ = [
     "CalendarDay", "CalendarYear", "CapitalRatio", "CatalogueEntry", "Department", "Enterprise",
     "FilingApplication", "FilingCertificate", "HumanTask", "Industry", "Instance", "Notification",
     "PendingTimer", "PolicyRuleRow", "ProcessVersion", "Project", "ProjectType", "Region", "Role",
-    "TrailEntry", "User", "UserRole", "FormToken", "NumberCounter",
+    "TrailEntry", "User", "UserRole", "FormToken", "NumberCounter", "STUDIO_ACTIONS", "StudioChange",
 ]
