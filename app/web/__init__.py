@@ -72,6 +72,7 @@ def register(app: Flask) -> None:
         guard,
         permits,
         public,
+        reference,
         reviewer,
         security,
         studio,
@@ -82,7 +83,7 @@ def register(app: Flask) -> None:
     guard.init(app)  # control characters and out-of-range integers refused before any view; bounded <int:…>
     security.init(app)  # CSP, frame, nosniff, referrer, no-store and HSTS headers on every response
     for module in (auth, enterprise, declarations, permits, reviewer, cases, supervision, public, admin, catalogue,
-                   taskcentre, studio):
+                   taskcentre, studio, reference):
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["local"] = visible_datetime
