@@ -2,10 +2,13 @@
 designer (bpmn-js / dmn-js, served from /static/build/, no CDN), validate, deploy with a reason, roll back."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import case_kinds
+from ..domain.workdays import SHANGHAI
 from ..services import ServiceError, studio
 from . import role_required
 from .security import CONTENT_SECURITY_POLICY
@@ -158,3 +161,35 @@ def discard(filename: str):
     studio.discard_draft(current_user, filename)
     flash("已放弃草稿，设计器中显示当前已部署的版本", "success")
     return redirect(url_for("studio.editor", filename=filename))
+
+
+@bp.route("/files/<filename>/sample")
+@role_required(*ROLES)
+def sample(filename: str):
+    return jsonify(studio.sample_inputs(current_user, filename, request.args.get("process", "")))
+
+
+@bp.route("/files/<filename>/tryrun", methods=["POST"])
+@role_required(*ROLES)
+def tryrun(filename: str):
+    body = _json_body()
+    sample = body.get("sample") if isinstance(body.get("sample"), dict) else {}
+    run = studio.try_run(current_user, filename, body["content"], str(body.get("process", "")),
+                         sample.get("start"), sample.get("answers"))
+    return jsonify(finished=run.finished, stopped=run.stopped, path=run.path,
+                   steps=[{"kind": s.kind, "element": s.element, "name": s.name, "detail": _local_due(s.detail)}
+                          for s in run.steps])
+
+
+def _local_due(detail: dict) -> dict:
+    """Due times as a Beijing officer reads them (the engine keeps ISO with its offset)."""
+    due = detail.get("due")
+    if not due:
+        return detail
+    try:
+        moment = datetime.fromisoformat(due)
+    except ValueError:
+        return detail
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return {**detail, "due": moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")}

@@ -176,3 +176,51 @@ def test_only_policy_staff_and_administrators_use_the_studio(client, username, s
         assert client.get(url).status_code == status, url
     assert client.post("/studio/files/filing.bpmn/draft", json={"content": FILING}).status_code == status
     assert client.post("/studio/processes/filing/versions/1/current", data={"reason": "x"}).status_code == status
+
+
+def _tryrun(client, filename: str, process: str, content: str, change=None):
+    sample = client.get(f"/studio/files/{filename}/sample?process={process}").get_json()
+    if change:
+        change(sample)
+    response = _post_json(client, f"/studio/files/{filename}/tryrun", {"content": content, "process": process,
+                                                                       "sample": sample})
+    assert response.status_code == 200, response.data.decode()
+    return response.get_json()
+
+
+@pytest.mark.clock("2026-03-10 10:00")
+def test_try_run_shows_path_tasks_timers_and_events_and_touches_nothing(studio):
+    client = studio
+    instances = db.session.scalar(select(func.count(Instance.id)))
+    run = _tryrun(client, "filing.bpmn", "filing", FILING.replace(THREE_DAYS, "time_limit = 2\n", 1))
+    assert run["finished"] is True
+    tasks = [(s["element"], s["detail"]["form"], s["detail"]["role"]) for s in run["steps"] if s["kind"] == "task"]
+    assert tasks == [("fill", "filing", "applicant"), ("accept", "filing_accept", "acceptor"),
+                     ("review", "filing_review", "handler"), ("issue", "filing_issue", "handler")]
+    events = [s for s in run["steps"] if s["kind"] == "event"]
+    assert [e["name"] for e in events] == ["submitted", "accepted", "issued"]
+    assert events[0]["detail"]["due_at"] == "2026-03-12T16:00:00+00:00"  # 2 working days: Beijing midnight after Thursday
+    assert {"fill", "stamp", "accept", "review", "issue"} <= set(run["path"])
+    assert db.session.scalar(select(func.count(Instance.id))) == instances  # nothing was written
+
+    def correction(sample):
+        sample["answers"]["filing_accept"]["decision"] = "correction"
+    looping = _tryrun(client, "filing.bpmn", "filing", FILING, correction)
+    assert looping["finished"] is False and "可能在循环" in looping["stopped"]
+
+
+@pytest.mark.clock("2026-03-10 10:00")
+def test_try_run_fires_timers_in_order_and_reports_waiting_messages(studio):
+    run = _tryrun(studio, "validity.bpmn", "validity", (PROCESSES / "validity.bpmn").read_text())
+    timers = [s for s in run["steps"] if s["kind"] == "timer"]
+    assert [t["detail"]["due"] for t in timers] == ["2028-03-10 00:00"]  # the sample's lapse_at, Beijing time
+    assert [s["name"] for s in run["steps"] if s["kind"] == "event"] == ["lapsed"]
+    assert run["finished"] is True
+
+
+def test_try_run_refuses_an_invalid_diagram(studio):
+    broken = FILING.replace('emit("submitted", due_at=due_at)', 'emit("teleported", due_at=due_at)', 1)
+    sample = studio.get("/studio/files/filing.bpmn/sample?process=filing").get_json()
+    refused = _post_json(studio, "/studio/files/filing.bpmn/tryrun", {"content": broken, "process": "filing",
+                                                                     "sample": sample})
+    assert refused.status_code == 422 and "teleported" in refused.get_json()["message"]

@@ -85,8 +85,34 @@ export function wireEditor(root, adapter) {
     },
     async compare() {
       if (adapter.compare) await adapter.compare(await fetchText(root.dataset.deployedUrl));
+    },
+    async tryrun() {
+      const box = root.querySelector('.studio-tryrun');
+      let sample;
+      try {
+        sample = JSON.parse(box.querySelector('#tryrun-sample').value);
+      } catch (error) {
+        return setStatus(root, `示例数据不是有效的 JSON：${error.message}`, 'error');
+      }
+      setStatus(root, '正在试运行…');
+      const content = await adapter.xml();
+      const process = box.querySelector('#tryrun-process').value;
+      const { ok, data } = await postJSON(box.dataset.tryrunUrl, { content, process, sample }, csrf);
+      if (!ok) return setStatus(root, data.message || '试运行失败', 'error');
+      showRun(root, box, data, adapter);
     }
   };
+  const box = root.querySelector('.studio-tryrun');
+  if (box) {
+    const process = box.querySelector('#tryrun-process');
+    const load = async () => {
+      const response = await fetch(`${box.dataset.sampleUrl}?process=${encodeURIComponent(process.value)}`,
+        { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (response.ok) box.querySelector('#tryrun-sample').value = JSON.stringify(await response.json(), null, 2);
+    };
+    box.addEventListener('toggle', () => { if (box.open && !box.querySelector('#tryrun-sample').value) load(); });
+    process.addEventListener('change', load);
+  }
   root.querySelectorAll('[data-action]').forEach((button) => {
     button.addEventListener('click', async () => {
       button.disabled = true;
@@ -99,4 +125,27 @@ export function wireEditor(root, adapter) {
       }
     });
   });
+}
+
+const STEP_WORDS = { task: '办理', timer: '定时器到期', event: '发出事件', error: '出错' };
+
+function showRun(root, box, run, adapter) {
+  const list = box.querySelector('.studio-tryrun-steps');
+  list.replaceChildren();
+  adapter.clearMarks('tryrun-');
+  run.path.forEach((id) => adapter.mark(id, 'tryrun-path'));
+  for (const step of run.steps) {
+    const d = step.detail || {};
+    let text = `${STEP_WORDS[step.kind] || step.kind}：${step.name || step.element}`;
+    if (step.kind === 'task') text += `（表单 ${d.form || '无'}，角色 ${d.role || '无'}${d.due ? `，期限 ${d.due}` : ''}）`;
+    if (step.kind === 'timer') text += `（到期 ${d.due}）`;
+    if (step.kind === 'event') text += ` ${JSON.stringify(d)}`;
+    if (step.kind === 'error') text += `：${d.message}`;
+    list.append(listItem(text, step.kind === 'event' ? '' : step.element, adapter));
+  }
+  const end = document.createElement('li');
+  end.textContent = run.finished ? '流程结束' : `未结束：${run.stopped}`;
+  list.append(end);
+  setStatus(root, run.finished ? `试运行完成：经过 ${run.path.length} 个环节，已在图中标出` : `试运行停止：${run.stopped}`,
+    run.finished ? 'ok' : 'error');
 }
