@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .contract import BundleFacts, Contract, Problem, emits_in, user_tasks_in
+from .layout import missing_di
 from .sandbox import ExpressionError, compile_expression, compile_script
 from .tables import ProcessVersion, TrailEntry
 
@@ -168,6 +169,11 @@ def validate_bundle(bundle: Bundle, rules: TaskRules) -> list[str]:
             _check_dmn_expressions(parse_xml(content, name), name)
         else:
             _check_bpmn_expressions(parse_xml(content, name), name)
+    for name, tree in [(bundle.filename, root), *((n, parse_xml(c, n)) for n, c in bundle.includes)]:
+        if missing := missing_di(tree):  # policy staff read and edit the diagram: every element must be drawn
+            more, kind = (f" 等 {len(missing)} 个" if len(missing) > 3 else ""), ("DMN" if name.endswith(".dmn") else "BPMN")
+            raise DeployError(f"{name}：元素 {'、'.join(missing[:3])}{more} 缺少图形布局（{kind} DI），"
+                              "请在流程设计器中打开并保存", [Problem(m, "缺少图形布局") for m in missing])
     parser, process_ids = build_parser(bundle)
     if not process_ids:
         raise DeployError(f"{bundle.filename}：没有可执行流程（isExecutable=\"true\"）")

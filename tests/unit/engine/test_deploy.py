@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.deploy import Bundle, DeployError, TaskRules, bundles_from_dir, deploy_bundle
+from engine.layout import layout
 from engine.tables import ProcessVersion
 from tests.unit.engine.conftest import PROCESSES
 
@@ -30,7 +31,9 @@ GOOD_PROPS = '<spiffworkflow:property name="formKey" value="f" /><spiffworkflow:
 
 
 def bundle(props: str = GOOD_PROPS, script: str = "x = 1", doctype: str = "") -> Bundle:
-    return Bundle("t.bpmn", TEMPLATE.format(props=props, script=script, doctype=doctype).encode(), [])
+    source = TEMPLATE.format(props=props, script=script, doctype=doctype).encode()
+    # Deploy refuses a diagram without DI, so the template gets one; not the DOCTYPE case, which deploy must refuse.
+    return Bundle("t.bpmn", source if doctype else layout(source), [])
 
 
 def test_shipped_diagrams_deploy_once_per_content(session):

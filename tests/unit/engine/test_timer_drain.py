@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.deploy import Bundle, TaskRules, deploy_bundle
+from engine.layout import layout
 from engine.runtime import Runtime
 from engine.scheduler import run_due_timers
 from engine.tables import Base, HumanTask, Instance, PendingTimer, TrailEntry
@@ -29,7 +30,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.
 needs_row_locks = pytest.mark.skipif(BACKEND != "postgres", reason="row locks: SQLite serialises writers instead")
 
 # start → wait until due_at → a user task: the smallest instance with one timer.
-PROBE = """<?xml version="1.0" encoding="UTF-8"?>
+PROBE = layout("""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
   <bpmn:process id="drain_probe" isExecutable="true">
@@ -48,7 +49,7 @@ PROBE = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="e" />
     <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
   </bpmn:process>
-</bpmn:definitions>""".encode()
+</bpmn:definitions>""".encode())  # with its diagram: deploy refuses one without
 
 
 def _postgres_engine() -> Iterator:
