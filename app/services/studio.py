@@ -17,7 +17,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import clock
+from engine import clock, migration
 from engine.contract import Problem, user_tasks_in
 from engine.deploy import (
     BPMN_NS,
@@ -422,3 +422,68 @@ def try_run(user: User, filename: str, content: str, process_key: str, start: An
         raise ServiceError(f"校验未通过，无法试运行：{exc}", 422) from None
     spec, subs = _specs(bundle, process_key)
     return run_in_memory(spec, subs, runtime().script_engine, start, answers)
+
+
+# ---- moving running instances between versions --------------------------------------------------------------
+@dataclass(frozen=True)
+class MigrationRow:
+    instance: Instance
+    problem: str | None  # None: can move
+
+
+def _version(process_key: str, number: int) -> ProcessVersion:
+    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
+                                                             ProcessVersion.version == number))
+    if version is None:
+        raise not_found(f"流程 {process_key} 没有 v{number}")
+    return version
+
+
+def migration_plan(user: User, process_key: str, source: int, target: int) -> list[MigrationRow]:
+    """The dry run: every running instance on `source`, with "can move" or the reason it cannot."""
+    require_studio(user)
+    from_version, to_version = _version(process_key, source), _version(process_key, target)
+    if from_version.id == to_version.id:
+        raise ServiceError("迁出和迁入的版本相同", 422, {"target": "请选择另一个目标版本"})
+    rows = db.session.scalars(select(Instance).where(Instance.process_version_id == from_version.id,
+                                                     Instance.status == "running").order_by(Instance.id))
+    return [MigrationRow(row, migration.problem(runtime(), db.session, row, to_version)) for row in rows]
+
+
+@use_case
+def migrate_instance(user: User, process_key: str, instance_id: int, target: int, reason: str) -> Instance:
+    """One instance, one transaction, one trail row; refused (nothing changed) when it cannot move."""
+    require_studio(user)
+    row = db.session.get(Instance, instance_id)
+    if row is None or row.process_key != process_key:
+        raise not_found("办件不存在")
+    return migration.migrate(runtime(), db.session, instance_id, _version(process_key, target), user.actor,
+                             _reason(reason))
+
+
+def migrate_all(user: User, process_key: str, source: int, target: int, reason: str) -> tuple[int, list[str]]:
+    """The real run: each instance that can move is moved in its own transaction; returns how many moved
+    and the refusals of the others."""
+    _reason(reason)
+    moved, refused = 0, []
+    for row in migration_plan(user, process_key, source, target):
+        if row.problem:
+            refused.append(f"{row.instance.business_key or row.instance.id}：{row.problem}")
+            continue
+        try:
+            migrate_instance(user, process_key, row.instance.id, target, reason)
+            moved += 1
+        except ServiceError as exc:
+            refused.append(exc.message)
+    return moved, refused
+
+
+def current_steps(instance_ids: list[int]) -> dict[int, list[str]]:
+    """The waiting steps of each instance, from the task projection (no workflow is loaded)."""
+    from engine.tables import HumanTask
+
+    steps: dict[int, list[str]] = {}
+    if instance_ids:
+        for task in db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids))):
+            steps.setdefault(task.instance_id, []).append(task.name)
+    return steps

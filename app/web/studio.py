@@ -193,3 +193,34 @@ def _local_due(detail: dict) -> dict:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return {**detail, "due": moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")}
+
+
+def _numbers(*names: str) -> list[int]:
+    values = []
+    for name in names:
+        text = request.values.get(name, "")
+        if not text.isdigit() or len(text) > 6:
+            raise ServiceError("请选择版本", 422, {name: "请选择迁出和迁入的版本"})
+        values.append(int(text))
+    return values
+
+
+@bp.route("/processes/<key>/migrate")
+@role_required(*ROLES)
+def migration_preview(key: str):
+    source, target = _numbers("from", "to")
+    rows = studio.migration_plan(current_user, key, source, target)
+    refs = case_kinds.case_refs((r.instance.process_key, r.instance.business_key, None) for r in rows)
+    steps = studio.current_steps([r.instance.id for r in rows])
+    return render_template("studio/migrate.html", key=key, source=source, target=target, rows=rows, refs=refs,
+                           steps=steps, movable=sum(1 for r in rows if not r.problem))
+
+
+@bp.route("/processes/<key>/migrate", methods=["POST"])
+@role_required(*ROLES)
+def migrate(key: str):
+    source, target = _numbers("from", "to")
+    moved, refused = studio.migrate_all(current_user, key, source, target, request.form.get("reason", ""))
+    flash(f"已将 {moved} 件从 v{source} 迁移到 v{target}" + (f"；{len(refused)} 件未迁移：" + "；".join(refused[:5])
+                                                           if refused else ""), "success" if moved else "info")
+    return redirect(url_for("studio.process", key=key))

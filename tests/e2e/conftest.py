@@ -49,9 +49,9 @@ def live_server() -> Iterator[LiveServer]:
     from werkzeug.serving import make_server
 
     from app import create_app
+    from app.bootstrap import deploy_processes
     from app.extensions import db
     from app.seed import seed_demo
-    from app.bootstrap import deploy_processes
 
     _require_chromium()
     workdir = tempfile.mkdtemp(prefix="e2e-")

@@ -224,3 +224,46 @@ def test_try_run_refuses_an_invalid_diagram(studio):
     refused = _post_json(studio, "/studio/files/filing.bpmn/tryrun", {"content": broken, "process": "filing",
                                                                      "sample": sample})
     assert refused.status_code == 422 and "teleported" in refused.get_json()["message"]
+
+
+@pytest.mark.clock("2026-03-10 10:00")
+def test_migration_dry_run_then_moves_what_can_move_and_nothing_else(studio):
+    from tests.integration.helpers import act
+
+    client = studio
+    waiting = _filing(client)  # at 受理
+    reviewing = _filing(client)
+    assert act(client, "shouli", reviewing, "accept", {"decision": "accept"}).status_code == 302
+    _as(client, "zhengce")
+    old = _version_of(waiting)
+    # v+1: 2 working days, and 审核 takes another form: the case waiting at 审核 cannot keep its open form.
+    changed = FILING.replace(THREE_DAYS, "time_limit = 2\n", 1).replace(
+        '<spiffworkflow:property name="formKey" value="filing_review" />',
+        '<spiffworkflow:property name="formKey" value="filing_issue" />', 1)
+    assert _post_json(client, "/studio/files/filing.bpmn/draft", {"content": changed, "revision": None}).status_code == 200
+    assert client.post("/studio/files/filing.bpmn/deploy", data={"reason": "时限与表单调整"}).status_code == 302
+    new = old + 1
+
+    preview = client.get(f"/studio/processes/filing/migrate?from={old}&to={new}")
+    assert preview.status_code == 200
+    page = preview.data.decode()
+    assert f'id="instance-{waiting.instance_id}" class="movable"' in page
+    assert f'id="instance-{reviewing.instance_id}" class="blocked"' in page and "待办「审核」" in page
+    assert _version_of(waiting) == old  # a dry run changes nothing
+
+    blocked_state = db.session.get(Instance, reviewing.instance_id).state
+    assert client.post("/studio/processes/filing/migrate",
+                       data={"from": old, "to": new, "reason": ""}).status_code == 422
+    moved = client.post("/studio/processes/filing/migrate", data={"from": old, "to": new, "reason": "按新时限办理"})
+    assert moved.status_code == 302
+    db.session.expire_all()
+    assert _version_of(waiting) == new and _version_of(reviewing) == old
+    assert db.session.get(Instance, reviewing.instance_id).state == blocked_state
+    trail = db.session.scalars(select(TrailEntry).where(TrailEntry.action == "migrate")).all()
+    assert [(t.instance_id, t.detail["from_version"], t.detail["to_version"], t.detail["reason"]) for t in trail] == [
+        (waiting.instance_id, old, new, "按新时限办理")]
+
+    # The moved case goes on under the new version: after 受理 its 审核 uses the new form.
+    assert act(client, "shouli", waiting, "accept", {"decision": "accept"}).status_code == 302
+    from tests.integration.helpers import task_for
+    assert task_for(waiting, "review").form_key == "filing_issue"
