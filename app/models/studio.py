@@ -32,7 +32,7 @@ class StudioChange(db.Model):
     reason: Mapped[str] = mapped_column(String(500))
     diff: Mapped[list] = mapped_column(JSON, default=list)
 
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(lazy="selectin")  # joined would need .unique() (User joins its roles)
 
     @property
     def action_label(self) -> str:

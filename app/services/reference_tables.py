@@ -434,7 +434,7 @@ class ListPage:
     total: int
     page: int
     pages: int
-    names: dict[str, str]  # region code → name, for the region columns of the page's rows
+    names: dict[str, str]  # region and capital-ratio code → name, for the columns naming them
 
 
 def rows_page(t: Table, q: str = "", page: int = 1) -> ListPage:
@@ -450,9 +450,11 @@ def rows_page(t: Table, q: str = "", page: int = 1) -> ListPage:
     page = min(max(1, page), pages)
     rows = list(db.session.scalars(query.order_by(*[getattr(t.model, c) for c in t.order])
                                    .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    codes = {getattr(r, n) for r in rows for n in ("parent_code", "region_code") if getattr(r, n, None)}
-    names = {code: name for code, name in db.session.execute(
-        select(Region.code, Region.name).where(Region.code.in_(codes)))} if codes else {}
+    names: dict[str, str] = {}
+    for model, columns in ((Region, ("parent_code", "region_code")), (CapitalRatio, ("capital_category",))):
+        codes = {getattr(r, n) for r in rows for n in columns if getattr(r, n, None)}
+        if codes:
+            names.update(db.session.execute(select(model.code, model.name).where(model.code.in_(codes))).all())
     return ListPage(rows, total, page, pages, names)
 
 

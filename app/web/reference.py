@@ -24,10 +24,11 @@ def _page() -> int:
 
 
 def _form(t: tables.Table, row: Any, values: dict[str, Any], errors: dict[str, str], status: int = 200):
-    datalists = {"capital_category": tables.capital_choices() if t.area == "industries" else [],
-                 "parent_code": tables.region_choices() if t.area == "regions" else [],
+    # A short table is a select; regions (hundreds, once the official list is loaded) an input with suggestions.
+    selects = {"capital_category": tables.capital_choices()} if t.area == "industries" else {}
+    datalists = {"parent_code": tables.region_choices() if t.area == "regions" else [],
                  "region_code": tables.region_choices() if t.area == "departments" else []}
-    return render_template("studio/tables/form.html", t=t, row=row, values=values, errors=errors,
+    return render_template("studio/tables/form.html", t=t, row=row, values=values, errors=errors, selects=selects,
                            datalists=datalists, area_titles=AREA_TITLES), status
 
 
