@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -28,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock
 from .deploy import SpecCache, candidate_role, latest_version
-from .sandbox import RestrictedScriptEngine, collect_events
+from .sandbox import RestrictedScriptEngine, collect_events, refusal_message
 from .tables import HumanTask, Instance, PendingTimer, ProcessVersion, TrailEntry
 
 # Task data carries personal data: keep SpiffWorkflow's debug records out of the logs.
@@ -61,6 +62,26 @@ class NotFound(EngineError):
 
 class Forbidden(EngineError):
     status = 403
+
+
+class ExpressionRefused(EngineError):
+    """A diagram expression the sandbox refused while running (over its budget, …): the diagram is at
+    fault, not the request; nothing of the step is saved."""
+
+    status = 500
+
+
+@contextmanager
+def _running() -> Iterator[list[dict[str, Any]]]:
+    """collect_events around an engine run; a sandbox refusal becomes an EngineError naming the element."""
+    with collect_events() as events:
+        try:
+            yield events
+        except WorkflowException as exc:
+            message = refusal_message(exc)
+            if message is None:
+                raise
+            raise ExpressionRefused(message) from exc
 
 
 # The spec to attach while a state is being restored (states are stored without their spec).
@@ -306,7 +327,7 @@ class Runtime:
         spec, subprocess_specs = self.specs.get(version)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update(data)
-        with collect_events() as events:
+        with _running() as events:
             workflow.do_engine_steps()
         row = Instance(process_version_id=version.id, process_key=version.process_key, business_key=business_key,
                        state="{}", status="running")
@@ -370,7 +391,7 @@ class Runtime:
         if self.form_validator is not None:
             values = self.form_validator(human.form_key, values)
         task.set_data(**values, **(extra or {}))
-        with collect_events() as events:
+        with _running() as events:
             task.run()
             workflow.do_engine_steps()
         self.trail(session, actor, action, instance_id, task, before="READY", after="COMPLETED",
@@ -399,7 +420,7 @@ class Runtime:
                    and t.task_spec.event_definition.name == message]
         if not waiting:
             return None
-        with collect_events() as events:
+        with _running() as events:
             try:
                 workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, dict(payload)))
             except WorkflowException:
@@ -457,7 +478,7 @@ class Runtime:
         ready_projected, timers_projected = self._projected[workflow]
         self._projected[workflow] = (ready_projected,
                                      {task_id: due for task_id, due in timers_projected.items() if task_id not in gone})
-        with collect_events() as events:
+        with _running() as events:
             workflow.refresh_timers()
             workflow.do_engine_steps()
         scanned = self._scan(workflow)
