@@ -408,8 +408,11 @@ class _ContainerLayout:
             edges.append(_Edge(flow.get("id"), _clean(points), None))
             edges[-1].label = _flow_label(flow.get("name"), edges[-1].points)
 
+        self._free_gateway_labels(shapes, edges)
         height = grid_bottom + (LOOP_CLEARANCE + LOOP_STEP * (len(loops) - 1) if loops else 0)
         width = max([grid_right] + [x + 20 - right for e in edges for x, _ in e.points])  # loops turn in the gap
+        if self.data:  # right under the flow, so their associations cross nothing
+            height, width = self._place_data(shapes, edges, height, width)
         extra = [self.inner[s.get("id")] for s in self.event_subs]
         if extra:
             x, y = left, height + V_GAP
@@ -422,8 +425,6 @@ class _ContainerLayout:
                 x += block.w + H_GAP
             width = max(width, x - H_GAP)
             height = y + max(b.h for b in extra)
-        if self.data:
-            height, width = self._place_data(shapes, edges, height, width)
 
         ordered = [shapes[c.get("id")] for c in self.el if isinstance(c.tag, str) and c.get("id") in shapes]
         block = _Block(width + right, height + bottom, ordered + nested, edges + nested_edges)
@@ -451,6 +452,19 @@ class _ContainerLayout:
                 shape.label = (shape.cx - w // 2, shape.y - 6 - h, w, h)
             else:
                 shape.label = (shape.cx - w // 2, shape.y + shape.h + 5, w, h)
+
+    @staticmethod
+    def _free_gateway_labels(shapes: dict[str, _Shape], edges: list[_Edge]) -> None:
+        """A gateway's label sits above it unless a branch leaves or joins there: then below, else to the left."""
+        ends = {p for e in edges for p in (e.points[0], e.points[-1])}
+        for shape in shapes.values():
+            if shape.kind != "gateway" or shape.label is None or (shape.cx, shape.y) not in ends:
+                continue
+            _, _, w, h = shape.label
+            if (shape.cx, shape.y + shape.h) not in ends:
+                shape.label = (shape.cx - w // 2, shape.y + shape.h + 5, w, h)
+            else:
+                shape.label = (shape.x - 6 - w, shape.y - h, w, h)
 
     def _boundaries_by_host(self) -> dict[str, list[etree._Element]]:
         hosts: dict[str, list[etree._Element]] = {}

@@ -125,13 +125,15 @@ def test_dmn_opens_its_drd_and_every_decision_table(viewer, path: Path):
         viewer.screenshot(path=str(SHOTS / f"decision-{decision.get('id')}.png"))
 
 
-def test_a_laid_out_loop_in_lanes_opens_without_warnings(viewer):
-    """What the shipped files lack (a pool with lanes, a back edge, a boundary timer) imports cleanly too."""
+@pytest.mark.parametrize("name", ["LOOP_IN_LANES", "DATA_AND_EVENT_SUB"])
+def test_laid_out_shapes_the_shipped_files_lack_open_without_warnings(viewer, name: str):
+    """Pools, lanes, a back edge, data objects, an event sub-process: the layout's output imports cleanly too."""
     from engine.layout import layout
-    from tests.unit.engine.test_layout import LOOP_IN_LANES
+    from tests.unit.engine import test_layout
 
-    source = layout(LOOP_IN_LANES.encode())
+    source = layout(getattr(test_layout, name).encode())
     result = viewer.evaluate("xml => openBpmn(xml)", source.decode())
     assert result["warnings"] == []
-    assert _flow_element_ids(etree.fromstring(source)) | {"pool", "lane_a", "lane_b"} <= set(result["ids"])
-    viewer.screenshot(path=str(SHOTS / "diagram-loop-in-lanes.png"))
+    drawn = {el.get("bpmnElement") for el in etree.fromstring(source).iter() if el.get("bpmnElement")}
+    assert _flow_element_ids(etree.fromstring(source)) | drawn <= set(result["ids"])
+    viewer.screenshot(path=str(SHOTS / f"diagram-{name.lower()}.png"))

@@ -55,6 +55,30 @@ LOOP_IN_LANES = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"""
 
+# A data object read by a task, and an event sub-process (no incoming flow): both drawn, below the main flow.
+DATA_AND_EVENT_SUB = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="m" name="withdraw" />
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:dataObject id="obj" />
+    <bpmn:dataObjectReference id="materials" name="申请材料" dataObjectRef="obj" />
+    <bpmn:startEvent id="s" name="收件" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="check" />
+    <bpmn:userTask id="check" name="审查">
+      <bpmn:property id="check_in" />
+      <bpmn:dataInputAssociation id="read"><bpmn:sourceRef>materials</bpmn:sourceRef>
+        <bpmn:targetRef>check_in</bpmn:targetRef></bpmn:dataInputAssociation>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="e" />
+    <bpmn:endEvent id="e" name="办结" />
+    <bpmn:subProcess id="on_withdraw" triggeredByEvent="true" name="企业撤回时">
+      <bpmn:startEvent id="ws" name="收到撤回"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>
+      <bpmn:sequenceFlow id="wf" sourceRef="ws" targetRef="we" />
+      <bpmn:endEvent id="we" name="已撤回" />
+    </bpmn:subProcess>
+  </bpmn:process>
+</bpmn:definitions>"""
+
 
 def _without_di(source: bytes) -> bytes:
     root = etree.fromstring(source)
@@ -185,6 +209,8 @@ def _problems(source: bytes) -> list[str]:
             problems.append(f"{a} overlaps {b}")
     for flow_id, points in edges.items():
         flow = elements[flow_id]
+        if flow.get("sourceRef") is None:  # a data association: its ends are child elements
+            continue
         ends = {flow.get("sourceRef"), flow.get("targetRef")} | _ancestors(flow)
         ends |= {elements[e].get("attachedToRef") for e in list(ends) if e in elements}
         for node in flow_nodes:
@@ -215,3 +241,13 @@ def test_a_loop_runs_below_the_shapes_and_lanes_hold_their_nodes():
     assert _inside(bounds["lane_a"], bounds["pool"]) and _inside(bounds["lane_b"], bounds["pool"])
     review, late = bounds["review"], bounds["late"]
     assert late[1] + late[3] / 2 == review[1] + review[3], "the boundary event sits on its host's bottom border"
+
+
+def test_data_objects_and_event_sub_processes_are_drawn_below_the_flow():
+    source = layout(DATA_AND_EVENT_SUB.encode())
+    assert missing_di(etree.fromstring(source)) == []
+    assert _problems(source) == []
+    bounds, edges, _ = _geometry(etree.fromstring(source))
+    flow_bottom = max(bounds[n][1] + bounds[n][3] for n in ("s", "check", "e"))
+    assert bounds["materials"][1] > flow_bottom and bounds["on_withdraw"][1] > flow_bottom
+    assert _inside(bounds["ws"], bounds["on_withdraw"]) and "read" in edges
