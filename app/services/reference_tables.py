@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from engine.tables import HumanTask
 
@@ -48,6 +49,8 @@ _TRUE = {"是", "1", "true", "yes", "y", "on", "√"}
 _FALSE = {"否", "0", "false", "no", "n", "off", ""}
 _TOKEN = re.compile(r"[0-9a-f]{64}")
 RESERVED_KEYS = {"new", "history", "import", "export.xlsx"}
+STASH_HOURS = 24
+CONFLICT = "数据刚被他人修改，本次未保存任何内容；请刷新后重试"
 
 
 @dataclass(frozen=True)
@@ -503,7 +506,7 @@ def save(user: User, area: str, raw: Mapping[str, Any], key: str | None = None) 
         for name, value in values.items():
             if name != t.key.name:
                 setattr(row, name, value)
-    db.session.flush()
+    _flush()
     diff = _diff(t, before, _stored(t, row))
     if diff:
         studio_log.record(user, t.area, t.key_of(row), "change" if before else "add", reason, diff)
@@ -668,13 +671,17 @@ def _stash_dir() -> Path:
 
 
 def stash(data: bytes) -> str:
-    """Keeps an uploaded file between its preview and its apply; the token is its SHA-256."""
+    """Keeps an uploaded file between its preview and its apply; the token is its SHA-256. Files previewed more
+    than STASH_HOURS before (by the file system's clock, on both sides of the comparison) are removed."""
     token = hashlib.sha256(data).hexdigest()
     directory = _stash_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{token}.xlsx"
-    if not path.exists():
-        path.write_bytes(data)
+    path.write_bytes(data)
+    cutoff = path.stat().st_mtime - STASH_HOURS * 3600
+    for old in directory.glob("*.xlsx"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
     return token
 
 
@@ -705,7 +712,7 @@ def apply_import(user: User, area: str, token: str, digest: str, reason_raw: Any
     for item in plan.added:
         row = t.model(**{k: v for k, v in item.values.items() if not (k == t.key.name and t.key.kind == "id")})
         db.session.add(row)
-        db.session.flush()
+        _flush()
         studio_log.record(user, t.area, t.key_of(row), "import", reason, item.diff)
     for item in plan.changed:
         row = get_row(t, item.key)
@@ -713,5 +720,13 @@ def apply_import(user: User, area: str, token: str, digest: str, reason_raw: Any
             if name != t.key.name:
                 setattr(row, name, value)
         studio_log.record(user, t.area, item.key, "import", reason, item.diff)
-    db.session.flush()
+    _flush()
     return plan
+
+
+def _flush() -> None:
+    """A row someone else added or renamed a moment ago (same code or department name): 409, all rolled back."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ServiceError(CONFLICT, 409) from None

@@ -426,6 +426,44 @@ def test_too_large_too_many_rows_and_wrong_headers_are_refused(client, monkeypat
     assert wrong.status_code == 422 and "表头「行业名称」不是本表的列" in text and "表头缺少「名称」列" in text
 
 
+def _with_external_entity(data: bytes) -> bytes:
+    """The same workbook with its sheet's text replaced by an external entity reading a local file (XXE)."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/") or info.filename == "xl/sharedStrings.xml":
+                text = re.sub(r"<(worksheet|sst)\b", r'<!DOCTYPE \1 [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><\1',
+                              content.decode(), count=1)
+                content = text.replace("PLACEHOLDER", "&xxe;").encode()
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def test_a_workbook_with_an_external_entity_reads_no_file(client):
+    login(client, "zhengce")
+    response = upload(client, "industries", _with_external_entity(xlsx([["C3989", "PLACEHOLDER", "other"]],
+                                                                        INDUSTRY_HEADERS)))
+    body = response.data.decode()
+    assert response.status_code == 422 and "root:" not in body
+    assert "「文件」内容无法读取" in page_errors(body).get("file", "")
+    assert db.session.get(Industry, "C3989") is None
+
+
+def test_a_preview_left_unapplied_is_removed_after_a_day(client):
+    import os
+
+    login(client, "zhengce")
+    old_token = reference_tables.stash(xlsx([["C3988", "旧的预览", "other"]], INDUSTRY_HEADERS))
+    old_path = reference_tables._stash_dir() / f"{old_token}.xlsx"
+    day_ago = old_path.stat().st_mtime - 25 * 3600
+    os.utime(old_path, (day_ago, day_ago))
+    upload(client, "industries", xlsx([["C3987", "新的预览", "other"]], INDUSTRY_HEADERS))
+    assert not old_path.exists()
+    stale = client.post("/studio/tables/industries/import/apply", data={"token": old_token, "digest": "", "reason": "r"})
+    assert stale.status_code == 409 and "导入的文件已失效，请重新选择文件并预览" in stale.data.decode()
+
+
 # --- access -------------------------------------------------------------------------------------------------------
 
 GET_ROUTES = ["/studio/tables", "/studio/tables/industries", "/studio/tables/industries/new",
@@ -491,3 +529,16 @@ def test_forms_carry_a_csrf_token_and_a_post_without_one_is_refused(app, client)
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert db.session.get(Industry, "C3011").name == "水泥制造"
+
+
+def test_the_change_log_table_the_migration_builds_matches_the_model(ctx):
+    """flask db upgrade built this database (tests/conftest.py): no difference for studio_change, on either backend."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def only_the_log(obj, name, kind, reflected, compare_to) -> bool:
+        table = obj if kind == "table" else getattr(obj, "table", None)
+        return getattr(table, "name", None) == "studio_change"
+
+    context = MigrationContext.configure(db.session.connection(), opts={"include_object": only_the_log})
+    assert compare_metadata(context, db.metadata) == []
