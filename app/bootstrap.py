@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.contract import BundleFacts, Problem
-from engine.deploy import TaskRules, bundles_from_dir, deploy_bundle
+from engine.deploy import TaskRules, bundles_from_files, deploy_bundle
 from engine.runtime import Runtime
 from engine.tables import Instance
 
 from . import case_kinds
 from .extensions import db
+from .formkit import form_problems
 from .models import Role
 from .services import calendar, platform
 from .services.events import Event, EventContext
@@ -85,16 +86,26 @@ def check_contract(facts: BundleFacts) -> list[Problem]:
     return list(dict.fromkeys(problems))  # a called process checked for several kinds repeats itself
 
 
+def check_form_file(name: str, content: bytes) -> list[Problem]:
+    """A form carried by a bundle must load and name only choice sources and rules that exist."""
+    problems = form_problems(name, content.decode(errors="replace"), set(platform.CHOICE_SOURCES), set(platform.RULES))
+    return [Problem(field, message) for field, message in problems]
+
+
 def task_rules() -> TaskRules:
     registry = platform.forms()
     roles = set(db.session.scalars(select(Role.code)))
-    return TaskRules(form_exists=registry.exists, role_exists=lambda r: r in roles, contract=check_contract)
+    return TaskRules(form_exists=registry.exists, role_exists=lambda r: r in roles, contract=check_contract,
+                     form_file=platform.form_file, check_file=check_form_file)
 
 
 def deploy_processes(actor: str = "system") -> list[str]:
+    """processes/ with the forms their user tasks use (forms/), one bundle per BPMN file."""
     rules = task_rules()
+    directory = Path(current_app.config["PROCESSES_DIR"])
+    files = {p.name: p.read_bytes() for p in [*directory.glob("*.dmn"), *directory.glob("*.bpmn")]}
     done = []
-    for bundle in bundles_from_dir(Path(current_app.config["PROCESSES_DIR"])):
+    for bundle in bundles_from_files({**files, **platform.form_files()}, platform.form_references):
         for version in deploy_bundle(db.session, bundle, rules, actor):
             done.append(f"{version.process_key} v{version.version}")
     return done

@@ -60,9 +60,22 @@ class FormInvalid(ValueError):
         self.errors = dict(errors)
 
 
+FIELD_TYPES = ("string", "text", "money", "integer", "date", "choice", "radio", "checkbox", "multichoice", "uscc",
+               "mobile", "project_code", "readonly", "computed")
+
+
 @lru_cache(maxsize=64)
 def _load(path: str, mtime: float) -> FormDef:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return _from_raw(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=256)
+def parse_form(text: str) -> FormDef:
+    """A form from its YAML text (a form deployed with a process version, or a studio draft)."""
+    return _from_raw(yaml.safe_load(text))
+
+
+def _from_raw(raw: dict[str, Any]) -> FormDef:
     sections = []
     for section in raw["sections"]:
         defs = []
@@ -76,21 +89,62 @@ def _load(path: str, mtime: float) -> FormDef:
     return FormDef(raw["key"], raw["title"], tuple(sections), tuple(raw.get("rules", [])), raw.get("extends"))
 
 
+def form_problems(filename: str, text: str, sources: set[str], rules: set[str]) -> list[tuple[str, str]]:
+    """What is wrong with a form file, as (field name or "", message): a studio edit is checked before it can be
+    deployed, so no page breaks on it."""
+    try:
+        raw = yaml.safe_load(text)
+        form = _from_raw(raw)
+    except yaml.YAMLError as exc:
+        return [("", f"YAML 格式有误：{exc}")]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return [("", f"表单结构有误（缺少或写错了 {exc}）：须有 key、title、sections，每个字段须有 name、label、type")]
+    problems: list[tuple[str, str]] = []
+    if f"{form.key}.yaml" != filename:
+        problems.append(("", f"表单标识 key: {form.key} 与文件名 {filename} 不一致"))
+    names: set[str] = set()
+    for f in form.fields:
+        where = f.name
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", str(f.name)):
+            problems.append((str(where), "字段名只能用小写字母、数字和下划线，以字母开头"))
+        if f.name in names:
+            problems.append((where, "字段名重复"))
+        names.add(f.name)
+        if f.type not in FIELD_TYPES:
+            problems.append((where, f"「{f.label}」的类型 {f.type} 不存在（可用：{'、'.join(FIELD_TYPES)}）"))
+        if f.type in ("choice", "radio", "multichoice") and not f.choices and not f.source:
+            problems.append((where, f"「{f.label}」须列出选项（choices）或选项来源（source）"))
+        if any(len(c) != 2 for c in f.choices):
+            problems.append((where, f"「{f.label}」的每个选项须为 [值, 显示文字]"))
+        if f.source and f.source not in sources:
+            problems.append((where, f"「{f.label}」的选项来源 {f.source} 不存在（可用：{'、'.join(sorted(sources))}）"))
+        if f.max_length is not None and (not isinstance(f.max_length, int) or f.max_length < 1):
+            problems.append((where, f"「{f.label}」的最大长度须为正整数"))
+    problems.extend(("", f"规则 {r} 不存在（可用：{'、'.join(sorted(rules))}）") for r in form.rules if r not in rules)
+    return problems
+
+
 class FormRegistry:
-    def __init__(self, directory: str | Path):
+    """Forms by key: those deployed with a process version (`sources`, "<key>.yaml" -> YAML text) over the files
+    of forms/ (forms no process carries, e.g. 领码)."""
+
+    def __init__(self, directory: str | Path, sources: Mapping[str, str] | None = None):
         self.directory = Path(directory)
+        self.sources = dict(sources or {})
 
     def exists(self, key: str) -> bool:
-        return (self.directory / f"{key}.yaml").is_file()
+        return f"{key}.yaml" in self.sources or (self.directory / f"{key}.yaml").is_file()
 
     def keys(self) -> list[str]:
-        return sorted(p.stem for p in self.directory.glob("*.yaml"))
+        return sorted({p.stem for p in self.directory.glob("*.yaml")} |
+                      {n.removesuffix(".yaml") for n in self.sources})
 
     def get(self, key: str) -> FormDef:
         path = self.directory / f"{key}.yaml"
-        if not re.fullmatch(r"[a-z_]+", key) or not path.is_file():
+        text = self.sources.get(f"{key}.yaml")
+        if not re.fullmatch(r"[a-z_]+", key) or (text is None and not path.is_file()):
             raise KeyError(f"表单 {key} 不存在")
-        form = _load(str(path), path.stat().st_mtime)
+        form = parse_form(text) if text is not None else _load(str(path), path.stat().st_mtime)
         if form.extends:
             parent = self.get(form.extends)
             form = FormDef(form.key, form.title, parent.sections + form.sections, parent.rules + form.rules)

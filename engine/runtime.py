@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock
-from .deploy import SpecCache, candidate_role, latest_version
+from .deploy import SpecCache, candidate_role, current_version
 from .sandbox import RestrictedScriptEngine, collect_events, refusal_message
 from .tables import HumanTask, Instance, PendingTimer, ProcessVersion, TrailEntry
 
@@ -166,7 +166,7 @@ def _props(task: Any) -> dict[str, str]:
 
 class Runtime:
     def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None,
-                 form_validator: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+                 form_validator: Callable[[str, dict[str, Any], int], dict[str, Any]] | None = None,
                  listeners: Iterable[Listener] = ()):
         clock.install()
         self._projected: WeakKeyDictionary[BpmnWorkflow, tuple[set[str], dict[str, datetime]]] = WeakKeyDictionary()
@@ -191,7 +191,12 @@ class Runtime:
 
     def _restore(self, session: Session, row: Instance) -> tuple[BpmnWorkflow, tuple[dict[str, Any], dict[str, Any]]]:
         """The workflow of a locked row, and its READY tasks and waiting timers (see _scan)."""
-        workflow = load_state(row.state, self.specs.get_by_id(session, row.process_version_id))
+        return self._restore_onto(row, self.specs.get_by_id(session, row.process_version_id))
+
+    def _restore_onto(self, row: Instance, specs: tuple[Any, dict[str, Any]]
+                      ) -> tuple[BpmnWorkflow, tuple[dict[str, Any], dict[str, Any]]]:
+        """The workflow of a locked row restored onto `specs` (its own version's, or a migration target's)."""
+        workflow = load_state(row.state, specs)
         workflow.script_engine = self.script_engine
         scanned = self._scan(workflow)
         self._projected[workflow] = self._summary(*scanned)
@@ -317,7 +322,7 @@ class Runtime:
               business_key: str | None = None, step: str | None = None) -> Outcome:
         """`step`: the starter's own act, named (e.g. 提交变更申请), trailed as a 'submit' so it counts among
         what the person did; None for instances the platform starts on its own."""
-        version = latest_version(session, process_key)
+        version = current_version(session, process_key)
         if version is None:
             raise NotFound(f"流程 {process_key} 尚未部署")
         return self.start_version(session, version, data, actor, business_key, step)
@@ -389,7 +394,7 @@ class Runtime:
             raise Forbidden("请先签收该任务，只有签收人可以办理")
         values = dict(data)
         if self.form_validator is not None:
-            values = self.form_validator(human.form_key, values)
+            values = self.form_validator(human.form_key, values, row.process_version_id)
         task.set_data(**values, **(extra or {}))
         with _running() as events:
             task.run()

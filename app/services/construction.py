@@ -104,7 +104,7 @@ def choose(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration:
 
     declaration = own_declaration(user, declaration_id)
     task = current_step(declaration, CHOOSE_TASK, "当前不在选择报建事项环节")
-    _, values = validate("construction_items", raw)
+    _, values = validate("construction_items", raw, declaration.instance_id)
     allowed = {o.item.code: o for _, rows in options(declaration) for o in rows}
     problems = []
     for code in values["items"]:

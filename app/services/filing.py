@@ -215,7 +215,7 @@ def on_deadline(ctx: EventContext, application: FilingApplication, event: Event)
     """reminder (one working day left) / overdue: flag the application and tell the authority."""
     overdue = event["kind"] == "overdue"
     setattr(application, "overdue" if overdue else "reminded", True)
-    label = "已超过3个工作日办理时限" if overdue else "剩余1个工作日，请尽快办结"
+    label = f"已超过办理时限（{visible_deadline(application.due_at)}）" if overdue else "剩余1个工作日，请尽快办结"
     ctx.session.add(Notification(department_id=application.department_id, kind=event["kind"],
                                  title=f"【{'已超期' if overdue else '即将到期'}】"
                                        f"{application.project.name}（{application.number}）{label}",

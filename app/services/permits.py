@@ -250,7 +250,7 @@ def report_progress(user: User, permit_id: int, raw: dict[str, Any], raw_rows: l
         raise ServiceError(f"该{permit.kind_label}{permit.status_label if permit.status != 'valid' else '已失效'}，"
                            "不能再填报项目进展", 409)
     today = calendar.today()
-    _, values = validate("progress_report", raw)
+    _, values = validate("progress_report", raw, permit.progress_instance_id)
     start, finish = values.get("actual_start"), values.get("completed_on")
     if start is not None and permit.started_on is None and start > permit.valid_until:
         raise ServiceError("开工时间超出有效期", 422, {"actual_start": f"「项目开工时间」不能晚于{permit.kind_label}"

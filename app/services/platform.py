@@ -2,8 +2,10 @@
 choices and cross-field rules, and finding a project by its code."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -11,6 +13,7 @@ from sqlalchemy import select
 
 from engine.deploy import TaskRules
 from engine.runtime import Runtime
+from engine.tables import Instance, ProcessCurrent, ProcessVersion
 
 from ..domain.filing_rules import check_filing_figures
 from ..domain.project_code import InvalidProjectCode, parse_project_code
@@ -35,8 +38,70 @@ _runtime: Runtime | None = None
 _rules: Callable[[], TaskRules] | None = None
 
 
+# ---- task forms: deployed with the process versions that use them ----------------------------------
+# A form file travels in the bundle of every process whose user tasks use it ("<key>.yaml", parents it
+# extends too), so an open task keeps the form its instance's version was deployed with, and a studio edit of
+# a form makes new process versions like an edit of a diagram does.
+FORM_PROPERTY = re.compile(rb'name="formKey"\s+value="([a-z_]+)"')
+EXTENDS = re.compile(r"^extends:\s*([a-z_]+)\s*$", re.M)
+# Versions never change: their forms are cached by (database, version id).
+_version_forms: dict[tuple[str, int], dict[str, str]] = {}
+_current_forms: dict[str, tuple[tuple[int, ...], dict[str, str]]] = {}
+
+
+def form_file(form_key: str) -> str:
+    return f"{form_key}.yaml"
+
+
+def form_references(name: str, content: bytes) -> set[str]:
+    """The form files a diagram's user tasks name, or the form a form file extends."""
+    if name.endswith(".bpmn"):
+        return {form_file(key.decode()) for key in FORM_PROPERTY.findall(content)}
+    if name.endswith(".yaml"):
+        return {form_file(key) for key in EXTENDS.findall(content.decode(errors="replace"))}
+    return set()
+
+
+def form_files() -> dict[str, bytes]:
+    """forms/*.yaml as bundle files."""
+    directory = Path(current_app.config["FORMS_DIR"])
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.yaml"))}
+
+
+def _forms_of(version: ProcessVersion) -> dict[str, str]:
+    return {name: text for name, text in version.dmn_sources if name.endswith(".yaml")}
+
+
 def forms() -> FormRegistry:
-    return FormRegistry(current_app.config["FORMS_DIR"])
+    """The current forms: those of the current process versions, over forms/ for forms no process carries."""
+    database = str(db.engine.url)
+    ids = tuple(sorted(db.session.scalars(select(ProcessCurrent.version_id))))
+    cached = _current_forms.get(database)
+    if cached is None or cached[0] != ids:
+        sources: dict[str, str] = {}
+        for version in db.session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(ids))
+                                          .order_by(ProcessVersion.deployed_at, ProcessVersion.id)):
+            sources.update(_forms_of(version))
+        cached = _current_forms[database] = (ids, sources)
+    return FormRegistry(current_app.config["FORMS_DIR"], cached[1])
+
+
+def forms_of_version(version_id: int | None) -> FormRegistry:
+    """The forms a process version was deployed with (None: the current ones)."""
+    if version_id is None:
+        return forms()
+    key = (str(db.engine.url), version_id)
+    if key not in _version_forms:
+        version = db.session.get(ProcessVersion, version_id)
+        _version_forms[key] = _forms_of(version) if version is not None else {}
+    return FormRegistry(current_app.config["FORMS_DIR"], _version_forms[key])
+
+
+def forms_of_instance(instance_id: int | None) -> FormRegistry:
+    """The forms of the version an instance runs on: what its open tasks show and validate against."""
+    version_id = db.session.scalar(select(Instance.process_version_id).where(Instance.id == instance_id)) \
+        if instance_id is not None else None
+    return forms_of_version(version_id)
 
 
 def choices(source: str) -> list[tuple[str, str]]:
@@ -63,6 +128,10 @@ def choices(source: str) -> list[tuple[str, str]]:
         return [(c.code, f"{c.name}（不低于{Decimal(c.min_ratio) * 100:.0f}%）")
                 for c in s.scalars(select(CapitalRatio).order_by(CapitalRatio.min_ratio.desc(), CapitalRatio.code))]
     raise KeyError(source)
+
+
+CHOICE_SOURCES = ("project_types", "industries", "catalogue", "natures", "counties", "filing_authorities",
+                  "build_items", "capital_ratios")
 
 
 def find_project(code_text: str) -> Project:
@@ -162,14 +231,16 @@ RULES = {"project_code": _rule_project_code, "filing_figures": _rule_filing_figu
          "progress_dates": _rule_progress_dates}
 
 
-def validate(form_key: str, raw: dict[str, Any]) -> tuple[FormDef, dict[str, Any]]:
-    form = forms().get(form_key)
+def validate(form_key: str, raw: dict[str, Any], instance_id: int | None = None) -> tuple[FormDef, dict[str, Any]]:
+    """Check a form's answers; `instance_id`: the form as that instance's version has it (an open task)."""
+    form = forms_of_instance(instance_id).get(form_key)
     return form, validate_form(form, raw, choices, RULES)
 
 
-def task_form_data(form_key: str, raw: dict[str, Any]) -> dict[str, Any]:
+def task_form_data(form_key: str, raw: dict[str, Any], version_id: int | None = None) -> dict[str, Any]:
     """The engine's form validator: what a completed task puts into the workflow's data."""
-    _, values = validate(form_key, raw)
+    form = forms_of_version(version_id).get(form_key)
+    values = validate_form(form, raw, choices, RULES)
     data: dict[str, Any] = {form_key: values}
     if "authority_id" in values:  # the 备案机关 decides whose inbox the next steps land in
         department = db.session.get(Department, int(values["authority_id"]))

@@ -138,7 +138,7 @@ def confirm(user: User, declaration_id: int, raw: dict[str, Any]) -> Declaration
 
     declaration = own_declaration(user, declaration_id)
     task = current_step(declaration, CONFIRM_TASK, "当前不在信息确认环节")
-    _, values = validate("stage_confirm", raw)
+    _, values = validate("stage_confirm", raw, declaration.instance_id)
     overrun = budget_overrun(declaration, values["total_investment"])
     note = (values.get("overrun_note") or "").strip()
     if overrun and not note:

@@ -37,7 +37,7 @@ from engine.tryrun import try_run as run_in_memory
 from ..extensions import db
 from ..models import User
 from . import ServiceError, forbid, not_found, use_case
-from .platform import runtime, task_rules
+from .platform import form_references, runtime, task_rules
 
 STUDIO_ROLES = frozenset({"policy", "admin"})
 MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest diagram today is ~40 KB
@@ -68,6 +68,10 @@ class DeployedFile:
     @property
     def is_decision_table(self) -> bool:
         return self.filename.endswith(".dmn")
+
+    @property
+    def is_form(self) -> bool:
+        return self.filename.endswith(".yaml")
 
 
 def _current_versions() -> list[ProcessVersion]:
@@ -165,6 +169,8 @@ def _checked_source(filename: str, content: str) -> str:
         raise ServiceError("流程文件内容为空", 422, {"content": "「流程文件」不能为空"})
     if len(content.encode()) > MAX_FILE_BYTES:
         raise ServiceError("流程文件过大", 422, {"content": f"「流程文件」不能超过 {MAX_FILE_BYTES // 1024 // 1024} MB"})
+    if filename.endswith(".yaml"):
+        return content  # a form: its own checks run in validate and deploy (forms.form_problems)
     try:
         parse_xml(content.encode(), filename)
     except DeployError as exc:
@@ -221,7 +227,7 @@ def _affected(filename: str, content: str) -> list[Bundle]:
     files = {name: f.content.encode() for name, f in deployed.items()}
     files[filename] = content.encode()
     bundles = []
-    for bundle in bundles_from_files(files):
+    for bundle in bundles_from_files(files, form_references):
         try:
             keys = _process_ids(bundle)
         except DeployError:
@@ -236,9 +242,11 @@ def _process_ids(bundle: Bundle) -> set[str]:
     return {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"}
 
 
-def _findings(bundle: Bundle, exc: DeployError) -> list[Finding]:
+def _findings(bundle: Bundle, exc: DeployError, edited: str) -> list[Finding]:
+    """The refusal as findings, on the edited file when the message is about it (a form carried by the bundle)."""
     problems = exc.problems or [Problem("", str(exc))]
-    return [Finding(bundle.filename, bundle.filename.rsplit(".", 1)[0], p.element, p.message) for p in problems]
+    file = edited if str(exc).startswith(f"{edited}：") else bundle.filename
+    return [Finding(file, bundle.filename.rsplit(".", 1)[0], p.element, p.message) for p in problems]
 
 
 def validate(user: User, filename: str, content: str) -> list[Finding]:
@@ -256,7 +264,7 @@ def validate(user: User, filename: str, content: str) -> list[Finding]:
         try:
             validate_bundle(bundle, rules)
         except DeployError as exc:
-            findings.extend(_findings(bundle, exc))
+            findings.extend(_findings(bundle, exc, filename))
     return list(dict.fromkeys(findings))
 
 
@@ -284,7 +292,7 @@ def deploy_draft(user: User, filename: str, reason: str) -> list[ProcessVersion]
         try:
             validate_bundle(bundle, rules)
         except DeployError as exc:
-            findings.extend(_findings(bundle, exc))
+            findings.extend(_findings(bundle, exc, filename))
     if findings:
         raise ServiceError("校验未通过，未部署：" + "；".join(
             f"{f.file} 元素 {f.element}：{f.message}" if f.element else f"{f.file}：{f.message}" for f in findings[:5]), 422)
@@ -349,7 +357,7 @@ def designer_options() -> dict[str, list[tuple[str, str]]]:
 SAMPLE_START: dict[str, dict[str, Any]] = {
     "filing": {"applicant": "tryrun", "rounds": 0, "title": "示例项目", "application_id": 0},
     "approval": {"applicant": "tryrun", "project_kind": "approval", "title": "示例项目", "project_name": "示例项目",
-                 "project_code": "2026-440704-00-01-000000", "declaration_id": 0, "stage": "立项"},
+                 "project_code": "2603-440704-04-01-424454", "declaration_id": 0, "stage": "立项"},
     "change": {"request_id": 0, "applicant": "tryrun", "department_id": 0, "region_code": "440704",
                "title": "示例项目（变更）", "time_limit": 5},
     "validity": {"permit_id": 0, "title": "示例项目", "lapse_at": "2028-03-10T00:00:00+08:00"},
@@ -487,3 +495,30 @@ def current_steps(instance_ids: list[int]) -> dict[int, list[str]]:
         for task in db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids))):
             steps.setdefault(task.instance_id, []).append(task.name)
     return steps
+
+
+def form_title(file: DeployedFile) -> str:
+    from ..formkit import parse_form
+
+    try:
+        return parse_form(file.content).title
+    except Exception:  # a broken form still lists, under its file name
+        return file.filename
+
+
+def preview_form(filename: str, content: str) -> tuple[Any, str]:
+    """(the form as it would render, "") or (None, what is wrong): the editor's live preview."""
+    from ..formkit import FormDef, form_problems, parse_form
+    from .platform import CHOICE_SOURCES, RULES, forms
+
+    if len(content.encode()) > MAX_FILE_BYTES:
+        return None, "表单过大"
+    problems = form_problems(filename, content, set(CHOICE_SOURCES), set(RULES))
+    if problems:
+        field, message = problems[0]
+        return None, f"字段 {field}：{message}" if field else message
+    form = parse_form(content)
+    if form.extends:
+        parent = forms().get(form.extends)
+        form = FormDef(form.key, form.title, parent.sections + form.sections, parent.rules + form.rules)
+    return form, ""

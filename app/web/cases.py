@@ -8,7 +8,7 @@ from engine.tables import HumanTask
 from ..extensions import db
 from ..models import ItemCase
 from ..services import ServiceError, access, approval, code_check, inbox, uploads
-from ..services.platform import choices, forms
+from ..services.platform import choices, forms_of_instance
 from . import role_required
 
 bp = Blueprint("cases", __name__, url_prefix="/reviewer/cases")
@@ -29,11 +29,12 @@ def _page(case_id: int, errors: dict | None = None, values: dict | None = None, 
     task = _my_task(case)
     attachments = uploads.declaration_attachments(declaration.id)
     verification = code_check.of_declaration(declaration) if task and task.form_key == "item_accept" else None
+    forms = forms_of_instance(declaration.instance_id)  # an open case keeps the forms its version has
     return render_template(
         "reviewer/case.html", case=case, declaration=declaration, task=task, verification=verification,
-        form=forms().get(task.form_key) if task else None, values=values or {}, errors=errors or {}, choices=choices,
+        form=forms.get(task.form_key) if task else None, values=values or {}, errors=errors or {}, choices=choices,
         attachments=[a for a in attachments if a.item_code in (case.item_code, None)],
-        questions=forms().get("declaration_questions"),
+        questions=forms.get("declaration_questions"),
         item_names={c.item_code: c.item_name for c in db.session.scalars(
             select(ItemCase).where(ItemCase.declaration_id == declaration.id))},
         history=[h for h in inbox.history(declaration.instance_id)

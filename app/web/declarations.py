@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..domain.stages import BUILD_STAGE, MAIN_ITEMS
 from ..services import ServiceError, access, approval, construction, documents, inbox, stages, uploads
-from ..services.platform import choices, forms
+from ..services.platform import choices, forms_of_instance
 from . import role_required
 from .guard import db_int
 
@@ -28,10 +28,11 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
     if values is None:
         values = stages.confirm_defaults(declaration) if stages.CONFIRM_TASK in tasks else \
             approval.questionnaire_defaults(declaration)
+    forms = forms_of_instance(declaration.instance_id)  # the forms of the version the declaration runs on
     return render_template(
         "enterprise/declaration.html", declaration=declaration, tasks=tasks, errors=errors or {},
-        values=values, confirm_form=forms().get("stage_confirm"),
-        questions=forms().get("declaration_questions"), supplement_form=forms().get("item_supplement"),
+        values=values, confirm_form=forms.get("stage_confirm"),
+        questions=forms.get("declaration_questions"), supplement_form=forms.get("item_supplement"),
         choices=choices, rows=rows, extras=[
             a for a in approval.current_attachments(declaration) if a.item_code is None],
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,

@@ -3,15 +3,18 @@ from flask_login import current_user
 
 from ..services import ServiceError, certificates, construction, filing, inbox, permits, stages
 from ..services import projects as project_service
-from ..services.platform import choices, forms
+from ..services.filing import visible_deadline
+from ..services.platform import choices, forms_of_instance
 from . import role_required
 
 bp = Blueprint("enterprise", __name__, url_prefix="/enterprise")
 
 
-def _form_page(template: str, form_key: str, values: dict, errors: dict | None = None, status: int = 200, **kw):
-    return render_template(template, form=forms().get(form_key), values=values, errors=errors or {},
-                           choices=choices, **kw), status
+def _form_page(template: str, form_key: str, values: dict, errors: dict | None = None, status: int = 200,
+               instance_id: int | None = None, **kw):
+    """`instance_id`: the form as that instance's version has it (an application already submitted once)."""
+    return render_template(template, form=forms_of_instance(instance_id).get(form_key), values=values,
+                           errors=errors or {}, choices=choices, **kw), status
 
 
 @bp.route("/")
@@ -73,20 +76,23 @@ def filing_form(application_id: int | None = None):
                 values.update(filing.prefill(current_user, values["project_code"]))
             except ServiceError:
                 pass
-        return _form_page("enterprise/filing_form.html", "filing", values, application=application)
+        return _form_page("enterprise/filing_form.html", "filing", values, application=application,
+                          instance_id=application.instance_id if application else None)
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
     action = raw.pop("action", "save")
     try:
         if action == "submit":
             application = filing.submit(current_user, raw, application_id)
-            flash("已提交，备案机关将在3个工作日内办理", "success")
+            # the time limit is the diagram's (policy staff may change it): say the deadline it gave
+            flash(f"已提交，备案机关将于 {visible_deadline(application.due_at)} 前办结", "success")
         else:
             application = filing.save_draft(current_user, raw, application_id)
             flash("已保存到草稿箱", "success")
     except ServiceError as exc:
         return _form_page("enterprise/filing_form.html", "filing", raw, exc.errors or {"_": exc.message},
-                          exc.status, application=application)
+                          exc.status, application=application,
+                          instance_id=application.instance_id if application else None)
     return redirect(url_for("enterprise.filing_detail", application_id=application.id))
 
 
@@ -97,7 +103,7 @@ def filing_detail(application_id: int):
     certificate = filing.certificate_of(application)
     return render_template("enterprise/filing_detail.html", application=application,
                            history=inbox.history(application.instance_id), certificate=certificate,
-                           form=forms().get("filing"), choices=choices)
+                           form=forms_of_instance(application.instance_id).get("filing"), choices=choices)
 
 
 @bp.route("/filings/<int:application_id>/withdraw", methods=["POST"])

@@ -3,7 +3,7 @@ from flask_login import current_user
 
 from .. import case_kinds
 from ..services import ServiceError, access, code_check, filing, inbox, permits, post_requests, task_kinds
-from ..services.platform import choices, forms
+from ..services.platform import choices, forms_of_instance
 from . import role_required
 
 bp = Blueprint("reviewer", __name__, url_prefix="/reviewer")
@@ -31,18 +31,19 @@ def done():
 def _task_page(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
     task = access.reviewer_task(current_user, task_id)
     kind = case_kinds.TASK_KINDS[task_kinds.reviewer_kind(task)]
+    forms = forms_of_instance(task.instance_id)  # an open task keeps the form its version was deployed with
     if kind.page != "reviewer.task":  # an approval item: its own page shows materials, clock and history
         return redirect(url_for(kind.page, **kind.page_args(task)))
     if kind.key == task_kinds.REQUEST:  # a 变更 or 延期 application
         request_ = post_requests.request_of_task(task)
-        return render_template("reviewer/request.html", task=task, req=request_, form=forms().get(task.form_key),
+        return render_template("reviewer/request.html", task=task, req=request_, form=forms.get(task.form_key),
                                choices=choices, values=values or {}, errors=errors or {},
                                history=inbox.history(task.instance_id),
                                progress=permits.progress_of(request_.project_id)[0]), status
     application = filing.application_for_task(task)
     verification = code_check.of_application(application) if task.form_key == "filing_accept" else None
     return render_template("reviewer/task.html", task=task, application=application, verification=verification,
-                           form=forms().get(task.form_key), filing_form=forms().get("filing"), choices=choices,
+                           form=forms.get(task.form_key), filing_form=forms.get("filing"), choices=choices,
                            values=values or {}, errors=errors or {}, history=inbox.history(task.instance_id),
                            certificate=filing.certificate_of(application)), status
 

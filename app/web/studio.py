@@ -9,7 +9,9 @@ from flask_login import current_user
 
 from .. import case_kinds
 from ..domain.workdays import SHANGHAI
+from ..formkit import FIELD_TYPES
 from ..services import ServiceError, studio
+from ..services.platform import CHOICE_SOURCES, RULES, choices
 from . import role_required
 from .security import CONTENT_SECURITY_POLICY
 
@@ -47,7 +49,8 @@ def processes():
     files = studio.deployed_files()
     drafts = studio.drafts(current_user)
     return render_template("studio/processes.html", rows=rows, kind_label=_kind_label, drafts=drafts,
-                           tables=[f for f in files.values() if f.is_decision_table])
+                           tables=[f for f in files.values() if f.is_decision_table],
+                           forms=[(f, studio.form_title(f)) for f in files.values() if f.is_form])
 
 
 @bp.route("/processes/<key>")
@@ -98,6 +101,14 @@ def _xml(text: str) -> Response:
 @role_required(*ROLES)
 def editor(filename: str, errors: dict | None = None, status: int = 200):
     deployed, draft = studio.draft_of(current_user, filename)
+    if deployed.is_form:
+        content = draft.content if draft else deployed.content
+        form, message = studio.preview_form(filename, content)
+        return render_template(
+            "studio/form_editor.html", file=deployed, draft=draft, errors=errors or {}, title=studio.form_title(deployed),
+            reason=request.form.get("reason", ""), processes=[(key, _kind_label(key)) for key in deployed.processes],
+            preview=_preview_html(form, message), field_types=FIELD_TYPES, sources=CHOICE_SOURCES,
+            rules=sorted(RULES)), status
     return _designer(render_template(
         "studio/editor.html", file=deployed, draft=draft, errors=errors or {}, reason=request.form.get("reason", ""),
         options=studio.designer_options(), processes=[(key, _kind_label(key)) for key in deployed.processes]), status)
@@ -224,3 +235,16 @@ def migrate(key: str):
     flash(f"已将 {moved} 件从 v{source} 迁移到 v{target}" + (f"；{len(refused)} 件未迁移：" + "；".join(refused[:5])
                                                            if refused else ""), "success" if moved else "info")
     return redirect(url_for("studio.process", key=key))
+
+
+def _preview_html(form, message: str) -> str:  # noqa: ANN001
+    if form is None:
+        return render_template("studio/_form_preview_error.html", message=message)
+    return render_template("studio/_form_preview.html", form=form, choices=choices)
+
+
+@bp.route("/files/<filename>/preview", methods=["POST"])
+@role_required(*ROLES)
+def form_preview(filename: str):
+    form, message = studio.preview_form(filename, _json_body()["content"])
+    return jsonify(html=_preview_html(form, message))

@@ -242,7 +242,8 @@ def test_migration_dry_run_then_moves_what_can_move_and_nothing_else(studio):
         '<spiffworkflow:property name="formKey" value="filing_issue" />', 1)
     assert _post_json(client, "/studio/files/filing.bpmn/draft", {"content": changed, "revision": None}).status_code == 200
     assert client.post("/studio/files/filing.bpmn/deploy", data={"reason": "时限与表单调整"}).status_code == 302
-    new = old + 1
+    new = db.session.get(ProcessVersion, db.session.get(ProcessCurrent, "filing").version_id).version
+    assert new > old
 
     preview = client.get(f"/studio/processes/filing/migrate?from={old}&to={new}")
     assert preview.status_code == 200
@@ -267,3 +268,35 @@ def test_migration_dry_run_then_moves_what_can_move_and_nothing_else(studio):
     assert act(client, "shouli", waiting, "accept", {"decision": "accept"}).status_code == 302
     from tests.integration.helpers import task_for
     assert task_for(waiting, "review").form_key == "filing_issue"
+
+
+def test_a_form_edit_applies_to_new_cases_while_open_tasks_keep_their_form(studio):
+    from tests.integration.helpers import claim_as, task_for
+
+    client = studio
+    listed = client.get("/studio/processes").data.decode()
+    assert 'id="form-filing_accept.yaml"' in listed
+    source = client.get("/studio/files/filing_accept.yaml/source").data.decode()
+    assert "label: 受理结果" in source
+    changed = source.replace("label: 受理结果", "label: 受理结论", 1)
+    preview = _post_json(client, "/studio/files/filing_accept.yaml/preview", {"content": changed}).get_json()
+    assert "受理结论" in preview["html"] and "<script" not in preview["html"]
+    broken = changed.replace("type: radio", "type: slider", 1)
+    result = _post_json(client, "/studio/files/filing_accept.yaml/validate", {"content": broken}).get_json()
+    assert [(f["file"], f["element"]) for f in result["findings"]] == [("filing_accept.yaml", "decision")]
+    assert "slider" in result["findings"][0]["message"]
+
+    before = _filing(client)
+    saved = _post_json(client, "/studio/files/filing_accept.yaml/draft", {"content": changed, "revision": None})
+    assert saved.status_code == 200
+    assert client.post("/studio/files/filing_accept.yaml/deploy", data={"reason": "措辞调整"}).status_code == 302
+    after = _filing(client)
+
+    for application, label in ((before, "受理结果"), (after, "受理结论")):
+        task = task_for(application, "accept")
+        claim_as(client, "shouli", task)
+        page = client.get(f"/reviewer/tasks/{task.id}").data.decode()
+        assert label in page, label
+    # the open task of the earlier case still validates against its own form
+    assert client.post(f"/reviewer/tasks/{task_for(before, 'accept').id}/complete",
+                       data={"decision": "accept"}).status_code == 302

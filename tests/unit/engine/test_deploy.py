@@ -50,17 +50,19 @@ def test_changed_content_is_a_new_version(session):
     assert (v1.version, v2.version) == (1, 2)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"props": '<spiffworkflow:property name="candidateRole" value="r" />'}, "task_1 没有表单"),
-    ({"props": '<spiffworkflow:property name="formKey" value="f" />'}, "task_1 没有候选角色"),
+@pytest.mark.parametrize(("kwargs", "element", "message"), [
+    ({"props": '<spiffworkflow:property name="candidateRole" value="r" />'}, "task_1", "用户任务没有表单"),
+    ({"props": '<spiffworkflow:property name="formKey" value="f" />'}, "task_1", "用户任务没有候选角色"),
     ({"props": '<spiffworkflow:property name="formKey" value="missing_form" />'
-               '<spiffworkflow:property name="candidateRole" value="r" />'}, "missing_form 在 forms/ 中不存在"),
-    ({"script": "import os"}, "script_1"),
-    ({"script": "x = ().__class__.__base__"}, "script_1"),
+               '<spiffworkflow:property name="candidateRole" value="r" />'}, "task_1", "missing_form 在 forms/ 中不存在"),
+    ({"script": "import os"}, "script_1", "沙箱"),
+    ({"script": "x = ().__class__.__base__"}, "script_1", "沙箱"),
 ])
-def test_refusals_name_the_element(session, kwargs, message):
-    with pytest.raises(DeployError, match=message):
+def test_refusals_name_the_element(session, kwargs, element, message):
+    """The message names the element, and the refusal carries it for the studio to highlight on the canvas."""
+    with pytest.raises(DeployError, match=f"元素 {element}：.*{message}") as refused:
         deploy_bundle(session, bundle(**kwargs), RULES)
+    assert [p.element for p in refused.value.problems] == [element]
 
 
 def test_unparseable_and_entity_documents_are_refused(session):

@@ -93,7 +93,7 @@ def db_engine():
     engines = _postgres_engine() if BACKEND == "postgres" else _sqlite_engine()
     engine = next(engines)
     tables = [Base.metadata.tables[name] for name in
-              ("wf_process_version", "wf_instance", "wf_human_task", "wf_timer", "wf_trail")]
+              ("wf_process_version", "wf_process_current", "wf_instance", "wf_human_task", "wf_timer", "wf_trail")]
     Base.metadata.create_all(engine, tables=tables)
     with Session(engine) as session:
         deploy_bundle(session, Bundle("drain_probe.bpmn", PROBE, []), TaskRules(form_exists=lambda key: True))
