@@ -300,3 +300,89 @@ def test_a_form_edit_applies_to_new_cases_while_open_tasks_keep_their_form(studi
     # the open task of the earlier case still validates against its own form
     assert client.post(f"/reviewer/tasks/{task_for(before, 'accept').id}/complete",
                        data={"decision": "accept"}).status_code == 302
+
+
+def _with_sea_question(dmn: str) -> str:
+    """item_determination.dmn with a new input (answers["sea_use"]) and a rule: 用海 → 海域使用权审批."""
+    from lxml import etree
+
+    root = etree.fromstring(dmn.encode())
+    ns = {"d": root.nsmap[None]}
+    table = root.find(".//d:decisionTable", ns)
+    inputs = table.findall("d:input", ns)
+    new_input = etree.fromstring(
+        f'<input xmlns="{ns["d"]}" id="item_determination_in_sea" label="是否使用海域">'
+        f'<inputExpression id="item_determination_in_sea_expr"><text>answers.get("sea_use", "no")</text>'
+        f'</inputExpression></input>')
+    inputs[-1].addnext(new_input)
+    for n, rule in enumerate(table.findall("d:rule", ns)):
+        entries = rule.findall("d:inputEntry", ns)
+        entries[-1].addnext(etree.fromstring(f'<inputEntry xmlns="{ns["d"]}" id="sea_r{n}"><text>-</text></inputEntry>'))
+    cells = "".join(f'<inputEntry id="sea_rule_i{i}"><text>-</text></inputEntry>' for i in range(len(inputs)))
+    table.append(etree.fromstring(
+        f'<rule xmlns="{ns["d"]}" id="sea_rule"><description>用海项目须办理海域使用权审批</description>{cells}'
+        f'<inputEntry id="sea_rule_sea"><text>"yes"</text></inputEntry>'
+        f'<outputEntry id="sea_rule_out"><text>"sea_area_use"</text></outputEntry></rule>'))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+
+
+@pytest.fixture
+def sea_item() -> Iterator[None]:
+    """The catalogue item the test creates is removed afterwards (the catalogue outlives a test)."""
+    from app.models import ApprovalItem, ItemCase, ItemMaterial
+
+    yield
+    db.session.rollback()
+    db.session.execute(delete(ItemCase).where(ItemCase.item_code == "sea_area_use"))
+    db.session.execute(delete(ItemMaterial).where(ItemMaterial.item_code == "sea_area_use"))
+    db.session.execute(delete(ApprovalItem).where(ApprovalItem.code == "sea_area_use"))
+    db.session.commit()
+
+
+def test_a_new_question_and_rule_add_an_item_to_new_declarations_only(studio, sea_item):
+    from app.models import ApprovalItem, Declaration, ItemCase, User
+    from app.services import catalogue_admin
+    from tests.integration.approval_helpers import FOUR_ITEMS, declare, new_project
+
+    client = studio
+    zhengce = db.session.scalar(select(User).where(User.username == "zhengce"))
+    land = catalogue_admin.item_values(db.session.get(ApprovalItem, "land_site"))
+    catalogue_admin.save_item(zhengce, {**land, "code": "sea_area_use", "name": "海域使用权审批", "materials": []})
+
+    older = new_project(client, name="江门市示范港口物流核准项目")
+    response = client.post(f"/enterprise/declarations/start/{older.id}")
+    old_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert client.post(f"/enterprise/declarations/{old_id}/answers", data=FOUR_ITEMS).status_code == 302
+    old_items = list(db.session.get(Declaration, old_id).item_codes)
+    _as(client, "zhengce")
+
+    questions = client.get("/studio/files/declaration_questions.yaml/source").data.decode()
+    anchor = "      - {name: flood_area,"
+    assert anchor in questions
+    asked = questions.replace(anchor, '      - {name: sea_use, label: 是否使用海域, type: radio, required: true, '
+                                      'choices: [["yes", 是], ["no", 否]]}\n' + anchor, 1)
+    table = _with_sea_question(client.get("/studio/files/item_determination.dmn/source").data.decode())
+    for filename, content, reason in (("declaration_questions.yaml", asked, "问卷增加用海问题"),
+                                      ("item_determination.dmn", table, "用海项目增加海域使用权审批")):
+        checked = _post_json(client, f"/studio/files/{filename}/validate", {"content": content}).get_json()
+        assert checked["ok"], checked
+        saved = _post_json(client, f"/studio/files/{filename}/draft", {"content": content, "revision": None})
+        assert saved.status_code == 200
+        assert client.post(f"/studio/files/{filename}/deploy", data={"reason": reason}).status_code == 302
+
+    newer = new_project(client, name="江门市示范海上风电核准项目")
+    response = client.post(f"/enterprise/declarations/start/{newer.id}")
+    new_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/enterprise/declarations/{new_id}").data.decode()
+    assert "是否使用海域" in page  # the new question is asked
+    declaration = declare(client, newer, {**FOUR_ITEMS, "sea_use": "yes"}, new_id)  # answer, upload, submit
+    db.session.expire_all()
+    declaration = db.session.get(Declaration, new_id)
+    assert "sea_area_use" in declaration.item_codes
+    case = db.session.scalar(select(ItemCase).where(ItemCase.declaration_id == new_id,
+                                                    ItemCase.item_code == "sea_area_use"))
+    assert case.item_name == "海域使用权审批" and case.department.name == "江门市自然资源局"
+    assert "海域使用权审批" in client.get(f"/enterprise/declarations/{new_id}").data.decode()
+    # the older declaration keeps its items, its questions and its decision table
+    assert db.session.get(Declaration, old_id).item_codes == old_items and "sea_area_use" not in old_items
+    assert "是否使用海域" not in client.get(f"/enterprise/declarations/{old_id}").data.decode()
