@@ -64,6 +64,7 @@ def test_time_limit_changed_in_a_draft_applies_to_new_filings_only_and_rolls_bac
     client = studio
     listed = client.get("/studio/processes").data.decode()
     assert "企业投资项目备案" in listed and "filing.bpmn" in listed
+    assert "<title>流程与决策表 · 政策工作台</title>" in listed  # the title is the title, nothing more
     before = _filing(client)
     assert visible_deadline(before.due_at) == "2026-03-13 23:59"
     old_version = _version_of(before)
