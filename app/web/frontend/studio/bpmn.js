@@ -12,7 +12,7 @@ import BpmnModeler from 'bpmn-js/lib/Modeler';
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 
-import { fetchText, setStatus, wireEditor } from './common.js';
+import { fetchText, listItem, setStatus, wireEditor } from './common.js';
 import spiffPropertiesModule from './provider.js';
 import spiffworkflow from './spiffworkflow.json';
 import { translateModule } from './translate.js';
@@ -64,19 +64,7 @@ function adapterFor(modeler, root) {
       for (const id of Object.keys(changes._layoutChanged)) if (!changes._changed[id] && !changes._added[id]) this.mark(id, 'diff-layout');
       const section = root.querySelector('.studio-diff');
       const list = section.querySelector('ul');
-      list.replaceChildren(...rows.map(([text, id]) => {
-        const li = document.createElement('li');
-        li.textContent = text;
-        if (id && registry.get(id)) {
-          const button = document.createElement('button');
-          button.type = 'button';
-          button.className = 'link';
-          button.textContent = '定位';
-          button.addEventListener('click', () => this.select(id));
-          li.append(' ', button);
-        }
-        return li;
-      }));
+      list.replaceChildren(...rows.map(([text, id]) => listItem(text, id, this)));
       if (!rows.length) list.append(Object.assign(document.createElement('li'), { textContent: '与已部署版本相同（仅布局可能不同）' }));
       section.hidden = false;
       setStatus(root, `与已部署版本相比：新增 ${Object.keys(changes._added).length}，修改 ${Object.keys(changes._changed).length}，删除 ${Object.keys(changes._removed).length}`, 'ok');

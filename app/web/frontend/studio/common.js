@@ -23,7 +23,7 @@ export function setStatus(root, text, kind = '') {
   node.className = `studio-status ${kind}`;
 }
 
-function listItem(text, element, adapter) {
+export function listItem(text, element, adapter) {
   const li = document.createElement('li');
   li.textContent = text;
   if (element && adapter.has(element)) {
