@@ -12,7 +12,7 @@ from ..extensions import db
 from .org import User
 
 STUDIO_ACTIONS = {"add": "新增", "change": "修改", "delete": "删除", "import": "导入", "grant": "授权",
-                  "revoke": "撤销授权"}
+                  "revoke": "撤销授权", "deploy": "部署", "rollback": "设为当前版本", "migrate": "迁移办件"}
 
 
 class StudioChange(db.Model):

@@ -30,16 +30,18 @@ from engine.deploy import (
     set_current,
     validate_bundle,
 )
+from engine.diff import Change, bundle_changes, file_changes
 from engine.tables import Instance, ProcessCurrent, ProcessDraft, ProcessVersion
 from engine.tryrun import TryRun
 from engine.tryrun import try_run as run_in_memory
 
 from ..extensions import db
 from ..models import User
-from . import ServiceError, forbid, not_found, use_case
+from . import ServiceError, forbid, not_found, studio_log, use_case
 from .platform import form_references, runtime, task_rules
 
 STUDIO_ROLES = frozenset({"policy", "admin"})
+LOG_AREA = "processes"  # studio_change.area of deploys, roll backs and migrations
 MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest diagram today is ~40 KB
 REASON_LIMIT = 500
 
@@ -144,11 +146,8 @@ def versions(user: User, process_key: str) -> tuple[str, list[VersionRow]]:
 def version_source(user: User, process_key: str, number: int) -> tuple[ProcessVersion, dict[str, str]]:
     """A version and its files by name, to view it read-only."""
     require_studio(user)
-    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
-                                                             ProcessVersion.version == number))
-    if version is None:
-        raise not_found("该流程版本不存在")
-    return version, {version.filename: version.bpmn_source, **dict(version.dmn_sources)}
+    version = _version(process_key, number)
+    return version, _files(version)
 
 
 # ---- drafts -------------------------------------------------------------------------------------------
@@ -296,10 +295,15 @@ def deploy_draft(user: User, filename: str, reason: str) -> list[ProcessVersion]
     if findings:
         raise ServiceError("校验未通过，未部署：" + "；".join(
             f"{f.file} 元素 {f.element}：{f.message}" if f.element else f"{f.file}：{f.message}" for f in findings[:5]), 422)
+    before = deployed_files()[filename].content
     done = []
     for bundle in bundles:
         done.extend(deploy_bundle(db.session, bundle, rules, user.actor, reason=reason, make_current=True))
     db.session.delete(draft)
+    made = "、".join(f"{v.process_key} v{v.version}" for v in done)
+    studio_log.record(user, LOG_AREA, filename, "deploy", reason, [
+        *(c.as_entry() for c in file_changes(filename, before, draft.content)),
+        studio_log.diff_entry("", "生效的流程版本", None, made or "（内容与已有版本相同，未产生新版本）")])
     return done
 
 
@@ -315,8 +319,38 @@ def make_current(user: User, process_key: str, number: int, reason: str) -> Proc
     current = db.session.get(ProcessCurrent, process_key)
     if current is not None and current.version_id == version.id:
         raise ServiceError(f"v{number} 已是当前版本", 409)
+    previous = db.session.get(ProcessVersion, current.version_id) if current is not None else None
     set_current(db.session, version, user.actor, reason)
+    changes = bundle_changes(_files(previous) if previous else {}, _files(version))
+    studio_log.record(user, LOG_AREA, process_key, "rollback", reason, [
+        studio_log.diff_entry("", "当前版本", f"v{previous.version}" if previous else None, f"v{version.version}"),
+        *(c.as_entry() for c in changes)])
     return version
+
+
+def _files(version: ProcessVersion) -> dict[str, str]:
+    return {version.filename: version.bpmn_source, **dict(version.dmn_sources)}
+
+
+def version_changes(user: User, process_key: str, number: int, against: int | None = None
+                    ) -> tuple[ProcessVersion, ProcessVersion | None, list[Change]]:
+    """What version `number` changed against `against` (default: the version before it), element by element;
+    the first version is compared with nothing."""
+    require_studio(user)
+    version = _version(process_key, number)
+    if against is None:
+        base = db.session.scalar(select(ProcessVersion).where(
+            ProcessVersion.process_key == process_key, ProcessVersion.version < number)
+            .order_by(ProcessVersion.version.desc()).limit(1))
+    else:
+        base = _version(process_key, against)
+    return version, base, bundle_changes(_files(base) if base else {}, _files(version))
+
+
+def change_log(user: User, page: int = 1) -> studio_log.HistoryPage:
+    """The studio's deploys, roll backs and migrations, newest first, with their diffs."""
+    require_studio(user)
+    return studio_log.history(LOG_AREA, page=page)
 
 
 def element_names(content: str) -> dict[str, str]:
@@ -473,7 +507,7 @@ def migrate_all(user: User, process_key: str, source: int, target: int, reason: 
     """The real run: each instance that can move is moved in its own transaction; returns how many moved
     and the refusals of the others."""
     _reason(reason)
-    moved, refused = 0, []
+    moved, refused, entries = 0, [], []
     for row in migration_plan(user, process_key, source, target):
         if row.problem:
             refused.append(f"{row.instance.business_key or row.instance.id}：{row.problem}")
@@ -481,9 +515,20 @@ def migrate_all(user: User, process_key: str, source: int, target: int, reason: 
         try:
             migrate_instance(user, process_key, row.instance.id, target, reason)
             moved += 1
+            case = row.instance.business_key or row.instance.id
+            entries.append(studio_log.diff_entry(str(row.instance.id), f"办件 {case}",
+                                                 f"v{source}", f"v{target}"))
         except ServiceError as exc:
             refused.append(exc.message)
+    if entries or refused:
+        _log_migration(user, process_key, reason, [
+            *entries, *(studio_log.diff_entry("", "未迁移", text, None) for text in refused)])
     return moved, refused
+
+
+@use_case
+def _log_migration(user: User, process_key: str, reason: str, entries: list[dict[str, Any]]) -> None:
+    studio_log.record(user, LOG_AREA, process_key, "migrate", _reason(reason), entries)
 
 
 def current_steps(instance_ids: list[int]) -> dict[int, list[str]]:

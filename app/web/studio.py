@@ -13,6 +13,7 @@ from ..formkit import FIELD_TYPES
 from ..services import ServiceError, studio
 from ..services.platform import CHOICE_SOURCES, RULES, choices
 from . import role_required
+from .guard import db_int
 from .security import CONTENT_SECURITY_POLICY
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
@@ -91,6 +92,24 @@ def version_file(key: str, number: int, filename: str):
     if filename not in files:
         return Response("该版本不含此文件", 404, mimetype="text/plain")
     return _xml(files[filename])
+
+
+@bp.route("/processes/<key>/versions/<int:number>/changes")
+@role_required(*ROLES)
+def version_changes(key: str, number: int):
+    against = request.args.get("against", type=db_int)
+    found, base, changes = studio.version_changes(current_user, key, number, against)
+    name, rows = studio.versions(current_user, key)
+    return render_template("studio/changes.html", key=key, name=name, version=found, base=base, changes=changes,
+                           numbers=[r.version.version for r in rows], kind_label=_kind_label(key),
+                           names=studio.actor_names({found.deployed_by}))
+
+
+@bp.route("/changes")
+@role_required(*ROLES)
+def change_log():
+    log = studio.change_log(current_user, request.args.get("page", 1, type=db_int))
+    return render_template("studio/change_log.html", log=log)
 
 
 def _xml(text: str) -> Response:
@@ -248,3 +267,36 @@ def _preview_html(form, message: str) -> str:  # noqa: ANN001
 def form_preview(filename: str):
     form, message = studio.preview_form(filename, _json_body()["content"])
     return jsonify(html=_preview_html(form, message))
+
+
+# ---- the structured form editor: the page edits a model of the form, the server converts it to and from the YAML
+# (app/services/form_model.py), so the YAML stays the one format that is saved, validated and deployed.
+def _form_file(filename: str) -> None:
+    deployed, _ = studio.draft_of(current_user, filename)
+    if not deployed.is_form:
+        raise ServiceError("该文件不是表单", 404)
+
+
+def _model_body() -> dict:
+    if (request.content_length or 0) > studio.MAX_FILE_BYTES:
+        raise ServiceError("表单过大", 422, {"model": "「表单定义」过大"})
+    return _json_body()
+
+
+@bp.route("/files/<filename>/form-model", methods=["POST"])
+@role_required(*ROLES)
+def form_model_of(filename: str):
+    from ..services import form_model
+
+    _form_file(filename)
+    return jsonify(model=form_model.model_of(_model_body()["content"]), **form_model.vocabulary())
+
+
+@bp.route("/files/<filename>/form-yaml", methods=["POST"])
+@role_required(*ROLES)
+def form_yaml_of(filename: str):
+    from ..services import form_model
+
+    _form_file(filename)
+    body = _model_body()
+    return jsonify(content=form_model.yaml_of(body.get("model"), body["content"]))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import FilingApplication, Instance, ProcessVersion
+from app.models import FilingApplication, Instance, ProcessVersion, StudioChange
 from app.services.filing import visible_deadline
 from engine.tables import ProcessCurrent, ProcessDraft, TrailEntry
 from tests.conftest import login
@@ -29,6 +29,7 @@ def studio(client) -> Iterator:
     yield client
     db.session.rollback()
     db.session.execute(delete(ProcessDraft))
+    db.session.execute(delete(StudioChange).where(StudioChange.area == "processes"))
     for key, version_id in current.items():
         db.session.get(ProcessCurrent, key).version_id = version_id
     db.session.commit()
@@ -100,6 +101,16 @@ def test_time_limit_changed_in_a_draft_applies_to_new_filings_only_and_rolls_bac
 
     page = client.get("/studio/processes/filing").data.decode()
     assert reason in page and f"v{new.version}" in page and "当前版本" in page
+    # the change log keeps who, when, why and what: the script line that changed, by element
+    logged = db.session.scalar(select(StudioChange).where(StudioChange.area == "processes")
+                               .order_by(StudioChange.id.desc()))
+    assert (logged.action, logged.record_key, logged.reason) == ("deploy", "filing.bpmn", reason)
+    assert logged.author.username == "zhengce"
+    assert {"file": "filing.bpmn", "field": "stamp", "label": "脚本任务「计算办理时限」 · 脚本",
+            "before": "第1行 time_limit = 3", "after": "第1行 time_limit = 2"} in logged.diff
+    assert logged.diff[-1]["after"] == f"filing v{new.version}"
+    shown = client.get(f"/studio/processes/filing/versions/{new.version}/changes").data.decode()
+    assert "time_limit = 3" in shown and "time_limit = 2" in shown and "计算办理时限" in shown
 
     rolled = client.post(f"/studio/processes/filing/versions/{old_version}/current",
                          data={"reason": "新时限待正式文件印发后再执行"})
@@ -111,6 +122,12 @@ def test_time_limit_changed_in_a_draft_applies_to_new_filings_only_and_rolls_bac
                               .order_by(TrailEntry.id.desc()))
     assert trail.detail == {"process_key": "filing", "version": old_version, "from_version": new.version,
                             "reason": "新时限待正式文件印发后再执行"}
+    rollback = db.session.scalar(select(StudioChange).where(StudioChange.action == "rollback"))
+    assert rollback.record_key == "filing" and rollback.diff[0]["before"] == f"v{new.version}"
+    assert {"file": "filing.bpmn", "field": "stamp", "label": "脚本任务「计算办理时限」 · 脚本",
+            "before": "第1行 time_limit = 2", "after": "第1行 time_limit = 3"} in rollback.diff
+    log = client.get("/studio/changes").data.decode()
+    assert log.count("依据省发改委通知") == 1 and "新时限待正式文件印发后再执行" in log and "设为当前版本" in log
 
 
 @pytest.mark.parametrize("change, element, words", [
@@ -264,6 +281,11 @@ def test_migration_dry_run_then_moves_what_can_move_and_nothing_else(studio):
     trail = db.session.scalars(select(TrailEntry).where(TrailEntry.action == "migrate")).all()
     assert [(t.instance_id, t.detail["from_version"], t.detail["to_version"], t.detail["reason"]) for t in trail] == [
         (waiting.instance_id, old, new, "按新时限办理")]
+    logged = db.session.scalar(select(StudioChange).where(StudioChange.action == "migrate"))
+    assert (logged.record_key, logged.reason) == ("filing", "按新时限办理")
+    assert [(d["field"], d["before"], d["after"]) for d in logged.diff][0] == (
+        str(waiting.instance_id), f"v{old}", f"v{new}")
+    assert logged.diff[1]["label"] == "未迁移" and logged.diff[1]["after"] is None
 
     # The moved case goes on under the new version: after 受理 its 审核 uses the new form.
     assert act(client, "shouli", waiting, "accept", {"decision": "accept"}).status_code == 302
