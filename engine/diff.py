@@ -218,6 +218,11 @@ FIELD_PART_LABELS = {"label": "显示名称", "type": "类型", "required": "必
                      "help": "填写说明", "max_length": "最多字数", "required_if": "条件必填",
                      "from_project": "取自项目", "column": "存储列", "section": "所在分组"}
 
+FIELD_TYPE_LABELS = {"string": "单行文字", "text": "多行文字", "money": "金额", "integer": "整数", "date": "日期",
+                     "choice": "下拉选择", "radio": "单选", "checkbox": "勾选", "multichoice": "多选",
+                     "uscc": "统一社会信用代码", "mobile": "手机号码", "project_code": "项目代码", "readonly": "只读",
+                     "computed": "自动计算"}
+
 
 def _form_fields(raw: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(form-level settings, fields by name with their section): the shape app/formkit.py reads."""
@@ -226,7 +231,10 @@ def _form_fields(raw: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     fields: dict[str, dict[str, Any]] = {}
     for section in raw.get("sections") or []:
         for field in section.get("fields") or []:
-            fields[str(field.get("name"))] = {**field, "section": section.get("title")}
+            shown = {**field, "section": section.get("title")}
+            if field.get("type") in FIELD_TYPE_LABELS:
+                shown["type"] = f"{FIELD_TYPE_LABELS[field['type']]}（{field['type']}）"
+            fields[str(field.get("name"))] = shown
     top = {"title": raw.get("title"), "rules": raw.get("rules") or [], "extends": raw.get("extends"),
            "sections": [s.get("title") for s in raw.get("sections") or []]}
     return top, fields

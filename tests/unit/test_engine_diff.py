@@ -68,9 +68,9 @@ def test_form_fields_are_compared_by_name():
     rows = _rows(file_changes("item_decide.yaml", DECIDE, changed))
     assert ("doc_number", "字段「决定文号」 · 显示名称", "文号", "决定文号") in rows
     assert ("doc_title", "字段「文件标题」 · 最多字数", "150", "200") in rows
-    assert ("signer", "新增字段「签发人」", None, "类型：string；所在分组：决定") in rows
+    assert ("signer", "新增字段「签发人」", None, "类型：单行文字（string）；所在分组：决定") in rows
     back = _rows(file_changes("item_decide.yaml", changed, DECIDE))
-    assert ("signer", "删除字段「签发人」", "string", None) in back
+    assert ("signer", "删除字段「签发人」", "单行文字（string）", None) in back
 
 
 def test_an_unreadable_file_is_reported_not_raised():
