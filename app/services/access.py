@@ -5,6 +5,8 @@ check access in one way without importing each other.
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select
 
 from engine.tables import HumanTask
@@ -13,14 +15,22 @@ from ..extensions import db
 from ..models import Declaration, ItemCase, User, UserItemRole
 from . import ServiceError, forbid, not_found, task_kinds
 
+R = TypeVar("R")
+
+
+def owned(user: User, model: type[R], row_id: int, what: str) -> R:
+    """A row of the user's own enterprise (a declaration, a filing, a project, a permit …): 404 when it does not
+    exist, 403 when it is another unit's; a user of no enterprise owns nothing."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise not_found(f"{what}不存在")
+    if user.enterprise_id is None or row.enterprise_id != user.enterprise_id:  # type: ignore[attr-defined]
+        raise forbid(f"无权查看其他单位的{what}")
+    return row
+
 
 def own_declaration(user: User, declaration_id: int) -> Declaration:
-    declaration = db.session.get(Declaration, declaration_id)
-    if declaration is None:
-        raise not_found("事项申报不存在")
-    if user.enterprise_id is None or declaration.enterprise_id != user.enterprise_id:
-        raise forbid("无权查看其他单位的事项申报")
-    return declaration
+    return owned(user, Declaration, declaration_id, "事项申报")
 
 
 def editable_case(user: User, declaration_id: int, item_code: str) -> tuple[Declaration, ItemCase]:

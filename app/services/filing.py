@@ -17,7 +17,7 @@ from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
 from . import ServiceError, calendar, code_check, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
-from .access import may_handle, reviewer_task
+from .access import may_handle, owned, reviewer_task
 from .events import Event, EventContext
 from .permits import open_permit
 from .platform import find_project, runtime
@@ -27,12 +27,7 @@ PROCESS_KEY = "filing"
 
 
 def own_application(user: User, application_id: int) -> FilingApplication:
-    application = db.session.get(FilingApplication, application_id)
-    if application is None:
-        raise not_found("备案申请不存在")
-    if user.enterprise_id is None or application.enterprise_id != user.enterprise_id:
-        raise forbid("无权查看其他单位的备案申请")
-    return application
+    return owned(user, FilingApplication, application_id, "备案申请")
 
 
 def _applicant_task(application: FilingApplication) -> HumanTask | None:

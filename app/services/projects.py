@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from ..domain.project_code import generate_project_code
 from ..extensions import db
 from ..models import Declaration, FilingApplication, FilingCertificate, Project, User
-from . import ServiceError, calendar, forbid, form_token_result, not_found, use_case, use_form_token
+from . import ServiceError, calendar, forbid, form_token_result, use_case, use_form_token
+from .access import owned
 from .platform import validate
 
 
@@ -70,12 +71,7 @@ def my_projects(user: User) -> list[tuple[Project, FilingApplication | Declarati
 
 
 def own_project(user: User, project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
-    if project is None:
-        raise not_found("项目不存在")
-    if project.enterprise_id != user.enterprise_id:
-        raise forbid("无权查看其他单位的项目")
-    return project
+    return owned(user, Project, project_id, "项目")
 
 
 def related_projects(project: Project) -> tuple[Project | None, list[Project]]:
