@@ -48,27 +48,13 @@ def rows(area: str):
                            shown=tables.shown, percent=tables.percent, area_titles=AREA_TITLES)
 
 
-@bp.route("/<area>/new", methods=["GET", "POST"])
-@role_required(*ROLES)
-def new_row(area: str):
-    t = tables.table(area)
-    if request.method == "GET":
-        return _form(t, None, tables.form_values(t, None), {})
-    try:
-        row, _ = tables.save(current_user, area, request.form)
-    except ServiceError as exc:
-        if exc.status != 422:
-            raise
-        return _form(t, None, request.form.to_dict(), exc.errors, 422)
-    flash(f"已新增{t.noun}「{t.describe(row)}」", "success")
-    return redirect(url_for("reference.rows", area=area, q=t.key_of(row) if t.key.kind != "id" else row.name))
-
-
+@bp.route("/<area>/new", methods=["GET", "POST"], defaults={"key": None}, endpoint="new_row")
 @bp.route("/<area>/<key>", methods=["GET", "POST"])
 @role_required(*ROLES)
-def edit_row(area: str, key: str):
+def edit_row(area: str, key: str | None):
+    """Add (no key) or change one record; the form comes back with its errors on a 422."""
     t = tables.table(area)
-    row = tables.get_row(t, key)
+    row = tables.get_row(t, key) if key is not None else None
     if request.method == "GET":
         return _form(t, row, tables.form_values(t, row), {})
     try:
@@ -76,8 +62,10 @@ def edit_row(area: str, key: str):
     except ServiceError as exc:
         if exc.status != 422:
             raise
-        return _form(t, tables.get_row(t, key), request.form.to_dict(), exc.errors, 422)
-    if diff:
+        return _form(t, tables.get_row(t, key) if key is not None else None, request.form.to_dict(), exc.errors, 422)
+    if key is None:
+        flash(f"已新增{t.noun}「{t.describe(row)}」", "success")
+    elif diff:
         flash(f"已保存{t.noun}「{t.describe(row)}」：" + "；".join(
             f"{d['label']} {d['before'] or '（空）'} → {d['after'] or '（空）'}" for d in diff), "success")
     else:
