@@ -2,7 +2,7 @@
 read in Chinese, and a rule added from the item page without editing XML.
 
 The decision table stays the one source of truth: a rule added here is written into the table's shared studio
-draft (studio.save_draft, with its compare-and-set), and the policy officer validates, compares and deploys it
+draft (studio.save_draft, with its compare-and-set), and the policy officer validates and deploys it
 in the decision-table designer with a reason, like any other change. Nothing here deploys.
 """
 from __future__ import annotations
@@ -271,16 +271,18 @@ class Condition:
     value: str  # the cell's value: a choice's value or a number as typed (checked)
 
 
-def _check_conditions(raw: Sequence[tuple[str, str, str]], by_name: dict[str, Question]) -> list[Condition]:
-    errors: dict[str, str] = {}
+def _check_conditions(raw: Sequence[tuple[str, str, str]], by_name: dict[str, Question],
+                      errors: dict[str, str]) -> list[Condition]:
+    """The conditions, checked against the questionnaire; what is wrong goes into `errors`, by field."""
     checked: list[Condition] = []
     seen: set[str] = set()
     rows = [(str(q or "").strip(), str(o or "").strip(), str(v or "").strip()) for q, o, v in raw]
     rows = [row for row in rows if any(row)]
     if not rows:
-        raise ServiceError("请至少设置一个条件", 422, {"conditions": "请至少设置一个「条件」（问题和回答）"})
+        errors["conditions"] = "请至少设置一个「条件」（问题和回答）"
     if len(rows) > MAX_CONDITIONS:
-        raise ServiceError("条件过多", 422, {"conditions": f"一条规则最多{MAX_CONDITIONS}个「条件」"})
+        errors["conditions"] = f"一条规则最多{MAX_CONDITIONS}个「条件」"
+        return []
     for n, (name, operator, value) in enumerate(rows, start=1):
         key = f"conditions-{n}"
         question = by_name.get(name)
@@ -308,8 +310,6 @@ def _check_conditions(raw: Sequence[tuple[str, str, str]], by_name: dict[str, Qu
                                       f"（{'、'.join(text for _, text in question.choices)}）")
             continue
         checked.append(Condition(question, operator, value))
-    if errors:
-        raise ServiceError("触发条件有误，请按提示修改", 422, errors)
     return checked
 
 
@@ -432,12 +432,12 @@ def _serialise(root: etree._Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root.getroottree(), encoding="unicode") + "\n"
 
 
-def _description(text: str) -> str:
+def _description(text: str, errors: dict[str, str]) -> str:
     text = (text or "").strip()
     if not text:
-        raise ServiceError("请填写依据", 422, {"description": "请填写「依据/说明」：哪类项目须办理本事项，法规名称及条款"})
-    if len(text) > DESCRIPTION_LIMIT:
-        raise ServiceError("依据过长", 422, {"description": f"「依据/说明」不能超过{DESCRIPTION_LIMIT}字"})
+        errors["description"] = "请填写「依据/说明」：哪类项目须办理本事项，法规名称及条款"
+    elif len(text) > DESCRIPTION_LIMIT:
+        errors["description"] = f"「依据/说明」不能超过{DESCRIPTION_LIMIT}字"
     return re.sub(r"\s*[\r\n]+\s*", " ", text)  # one line in the table's description cell
 
 
@@ -466,8 +466,11 @@ def add_rule(user: User, item_code: str, conditions: Sequence[tuple[str, str, st
     page showed (None: it showed the deployed table); a draft saved by someone else since is a 409."""
     require_studio(user)
     item = _active_item(item_code)
-    checked = _check_conditions(conditions, {q.name: q for q in questions(user)})
-    text = _description(description)
+    errors: dict[str, str] = {}
+    checked = _check_conditions(conditions, {q.name: q for q in questions(user)}, errors)
+    text = _description(description, errors)
+    if errors:
+        raise ServiceError("触发条件有误，请按提示修改", 422, errors)
     content = with_rule(_draft_content(user, revision), item.code, checked, text)
     return save_draft(user, TABLE_FILE, content, revision)
 

@@ -168,8 +168,8 @@ def add_rule(code: str):
         if exc.status not in (409, 422):
             raise
         return again(exc.status, exc.errors, exc.message)
-    flash("已将规则加入并联审批事项决策表的草稿，尚未生效：请打开决策表设计器校验、对比，并填写原因部署", "success")
-    return redirect(url_for("catalogue.edit_item", code=code, _anchor="rules"))
+    flash("已将规则加入并联审批事项决策表的草稿，尚未生效：请打开决策表设计器校验，并填写原因部署", "success")
+    return redirect(url_for("catalogue.edit_item", code=code, _anchor="triggers"))
 
 
 @bp.route("/<code>/rules/<rule_id>/remove", methods=["POST"])
@@ -178,4 +178,4 @@ def remove_rule(code: str, rule_id: str):
     catalogue_admin.get_item(code)
     item_rules.remove_rule(current_user, code, rule_id, _revision(request.form.get("revision")))
     flash("已从决策表草稿中删除该规则", "success")
-    return redirect(url_for("catalogue.edit_item", code=code, _anchor="rules"))
+    return redirect(url_for("catalogue.edit_item", code=code, _anchor="triggers"))

@@ -198,7 +198,7 @@ def test_the_item_page_lists_the_rules_and_adds_one(client, zhengce):
     added = client.post("/admin/items/land_site/rules", data={
         "action": "add", "question": "forest_land", "operator": "=", "value": "yes", "revision": "",
         "description": "占用林地的须用地预审"})
-    assert added.status_code == 302 and added.headers["Location"].endswith("/admin/items/land_site#rules")
+    assert added.status_code == 302 and added.headers["Location"].endswith("/admin/items/land_site#triggers")
     page = client.get("/admin/items/land_site").data.decode()
     assert "「是否占用林地 = 是」" in page  # the column's label in the table and "仅在草稿中（未部署）" in page
     assert "决策表有未部署的草稿" in page and 'name="revision" value="1"' in page
