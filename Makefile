@@ -61,11 +61,13 @@ STUDIO_SOURCES := $(wildcard app/web/frontend/studio/*)
 BUILD := app/web/static/build
 $(BUILD)/.built: $(NODE_STAMP) $(STUDIO_SOURCES)
 	rm -rf $(BUILD)
-	node_modules/.bin/esbuild app/web/frontend/studio/bpmn.js app/web/frontend/studio/dmn.js \
-	  app/web/frontend/studio/form.js --bundle --minify \
-	  --format=iife --jsx=automatic --jsx-import-source=@bpmn-io/properties-panel/preact --loader:.js=jsx \
+	node_modules/.bin/esbuild app/web/frontend/studio/bpmn.js app/web/frontend/studio/dmn.js --bundle --minify \
+	  --format=esm --splitting --chunk-names=chunks/[name]-[hash] \
+	  --jsx=automatic --jsx-import-source=@bpmn-io/properties-panel/preact --loader:.js=jsx \
 	  --loader:.woff=file --loader:.woff2=file --loader:.ttf=file --loader:.eot=file --loader:.svg=file \
 	  --outdir=$(BUILD) --entry-names=studio-[name] --asset-names=fonts/[name]-[hash] --log-level=warning
+	node_modules/.bin/esbuild app/web/frontend/studio/form.js --bundle --minify --format=iife \
+	  --outdir=$(BUILD) --entry-names=studio-[name] --log-level=warning
 	touch $@
 
 frontend: $(VENDOR)/.copied $(BUILD)/.built

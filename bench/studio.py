@@ -10,8 +10,10 @@ JavaScript size.
 (s2) version page: `--versions` versions of filing are deployed (each a one-character change), then
      `GET /studio/processes/filing` as zhengce through the test client (`--runs` times, one session per request),
      with its SQL statements counted; and `GET /studio/processes`.
-(s3) designer JavaScript and CSS: bytes of app/web/static/build/studio-*.{js,css} as served, and gzip -6 of each
-     (what a proxy with compression would send). Run `make frontend` first.
+(s3) designer JavaScript per page: the designer is split into chunks loaded when a page needs them, so the
+     figure is what chromium actually fetched (JS and CSS bytes, and gzip -6 of them: what a proxy with compression
+     would send) opening the BPMN designer, the decision-table designer and a read-only version page, each in a
+     fresh browser context (an empty cache) against the SQLite app; then every built file. Run `make frontend` first.
 """
 from __future__ import annotations
 
@@ -77,13 +79,60 @@ def run(database, versions: int, runs: int) -> dict[str, Any]:
         statements.append(counted.count)
     list_times = [timed(lambda: client.get("/studio/processes"))[0] for _ in range(runs)]
     result.update(page=page_times, statements=statements, listing=list_times, versions=versions)
+    if database.url.startswith("sqlite"):
+        result["weights"] = _page_weights(app)
     return result
+
+
+PAGES = {"BPMN designer (filing.bpmn)": ("/studio/files/filing.bpmn", "studioModeler"),
+         "DMN designer (item_determination)": ("/studio/files/item_determination.dmn", "studioModeler"),
+         "version page (filing v1)": ("/studio/processes/filing/versions/1", "studioViewer")}
+
+
+def _page_weights(app) -> dict[str, tuple[int, int, int]] | None:
+    """Per page: (files, bytes, gzip bytes) of the scripts and stylesheets chromium fetched; None without chromium."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    weights = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            for label, (path, ready) in PAGES.items():
+                context = browser.new_context(bypass_csp=True)  # for wait_for_function only
+                page = context.new_page()
+                page.goto(base + "/login")
+                page.fill("#username", "zhengce")
+                page.fill("#password", "Demo@2026")
+                page.click("button[type=submit]")
+                fetched: list[bytes] = []
+                page.on("response", lambda r, fetched=fetched: fetched.append(r.body()) if r.status == 200 and
+                        r.request.resource_type in ("script", "stylesheet") and "/static/" in r.url else None)
+                page.goto(base + path)
+                page.wait_for_function(f"window.{ready}")
+                page.wait_for_load_state("networkidle")
+                weights[label] = (len(fetched), sum(map(len, fetched)), sum(len(gzip.compress(b, 6)) for b in fetched))
+                context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+    return weights
 
 
 def _sizes() -> list[tuple[str, int, int]]:
     build = ROOT / "app" / "web" / "static" / "build"
-    return [(p.name, p.stat().st_size, len(gzip.compress(p.read_bytes(), 6)))
-            for p in sorted([*build.glob("studio-*.js"), *build.glob("studio-*.css")])]
+    return [(str(p.relative_to(build)), p.stat().st_size, len(gzip.compress(p.read_bytes(), 6)))
+            for p in sorted([*build.glob("studio-*.js"), *build.glob("studio-*.css"), *build.glob("chunks/*.js")])]
 
 
 def main() -> int:
@@ -107,8 +156,14 @@ def main() -> int:
     if not sizes:
         print("(s3) app/web/static/build is empty: run `make frontend`", file=sys.stderr)
         return 1
+    if "sqlite" in results:
+        weights = results["sqlite"]["weights"]
+        if weights is None:
+            print("(s3) no chromium/playwright: page weights not measured", file=sys.stderr)
+        for label, (files, raw, packed) in (weights or {}).items():
+            print(f"(s3) {label:34} {files:>3} files {raw:>10,} bytes  gzip {packed:>9,} bytes")
     for name, raw, packed in sizes:
-        print(f"(s3) {name:20} {raw:>10,} bytes  gzip {packed:>9,} bytes")
+        print(f"(s3) {name:34} {raw:>10,} bytes  gzip {packed:>9,} bytes")
     return 0
 
 

@@ -1,19 +1,13 @@
 // The BPMN designer (bpmn-js modeler with our properties panel), the read-only version viewer and the
-// comparison with the deployed version (bpmn-js-differ).
+// comparison with the deployed version (bpmn-js-differ). The heavy parts are imported when a page needs them
+// (esbuild splits them into chunks): a version page loads the viewer only, the differ loads on 对比.
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import './studio-canvas.css';
 
-import { BpmnModdle } from 'bpmn-moddle';
-import { diff } from 'bpmn-js-differ';
-import BpmnModeler from 'bpmn-js/lib/Modeler';
-import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
-import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
-
 import { fetchText, listItem, setStatus, wireEditor } from './common.js';
-import spiffPropertiesModule from './provider.js';
 import spiffworkflow from './spiffworkflow.json';
 import { translateModule } from './translate.js';
 
@@ -47,6 +41,7 @@ function adapterFor(modeler, root) {
       }
     },
     async compare(deployedXml) {
+      const [{ BpmnModdle }, { diff }] = await Promise.all([import('bpmn-moddle'), import('bpmn-js-differ')]);
       const moddle = new BpmnModdle(moddleExtensions);
       const [{ rootElement: before }, { rootElement: after }] = await Promise.all([
         moddle.fromXML(deployedXml), moddle.fromXML(await this.xml())]);
@@ -74,6 +69,8 @@ function adapterFor(modeler, root) {
 
 async function openEditor(root) {
   const options = JSON.parse(root.dataset.options || '{}');
+  const [{ default: BpmnModeler }, { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule }, { default: spiffPropertiesModule }] =
+    await Promise.all([import('bpmn-js/lib/Modeler'), import('bpmn-js-properties-panel'), import('./provider.js')]);
   const modeler = new BpmnModeler({
     container: root.querySelector('#studio-canvas'),
     propertiesPanel: { parent: root.querySelector('#studio-properties') },
@@ -89,6 +86,7 @@ async function openEditor(root) {
 }
 
 async function openViewer(root) {
+  const { default: NavigatedViewer } = await import('bpmn-js/lib/NavigatedViewer');
   const viewer = new NavigatedViewer({ container: root, additionalModules: [translateModule], moddleExtensions });
   const show = async (url) => {
     await viewer.importXML(await fetchText(url));

@@ -9,13 +9,17 @@ import 'dmn-js/dist/assets/dmn-js-literal-expression.css';
 import 'dmn-js/dist/assets/dmn-font/css/dmn.css';
 import './studio-canvas.css';
 
-import DmnModeler from 'dmn-js/lib/Modeler';
-import DmnViewer from 'dmn-js/lib/Viewer';
-
 import { fetchText, setStatus, wireEditor } from './common.js';
 import chineseTranslate from './translate.js';
 
 const translate = { translate: ['value', chineseTranslate] };
+// dmn-js gives each view its own options and replaces `common.additionalModules` with the view's own list, so
+// the Chinese words go to every view by name.
+const inChinese = {
+  drd: { additionalModules: [translate] },
+  decisionTable: { additionalModules: [translate] },
+  literalExpression: { additionalModules: [translate] }
+};
 
 function openTable(dmn) {
   const table = dmn.getViews().find((view) => view.type === 'decisionTable');
@@ -54,9 +58,10 @@ function adapterFor(modeler, root) {
 }
 
 async function openEditor(root) {
+  const { default: DmnModeler } = await import('dmn-js/lib/Modeler');
   const modeler = new DmnModeler({
     container: root.querySelector('#studio-canvas'),
-    common: { additionalModules: [translate] }
+    ...inChinese
   });
   const { warnings } = await modeler.importXML(await fetchText(root.dataset.sourceUrl));
   await openTable(modeler);
@@ -74,7 +79,7 @@ function wireVersionTables(bpmnViewer) {
   container.className = 'studio-canvas studio-dmn-view';
   container.hidden = true;
   bpmnViewer.after(container);
-  const viewer = new DmnViewer({ container, common: { additionalModules: [translate] } });
+  let viewer = null; // loaded on the first click: most version pages are looked at as a flow
   document.addEventListener('studio:show-bpmn', () => { container.hidden = true; });
   links.forEach((link) => {
     link.addEventListener('click', async (event) => {
@@ -83,6 +88,10 @@ function wireVersionTables(bpmnViewer) {
       link.setAttribute('aria-current', 'page');
       bpmnViewer.hidden = true;
       container.hidden = false;
+      if (!viewer) {
+        const { default: DmnViewer } = await import('dmn-js/lib/Viewer');
+        viewer = new DmnViewer({ container, ...inChinese });
+      }
       await viewer.importXML(await fetchText(link.dataset.fileUrl));
       await openTable(viewer);
     });

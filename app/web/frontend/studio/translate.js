@@ -24,7 +24,22 @@ const WORDS = {
   'Decision table': '决策表', 'Input': '输入', 'Output': '输出', 'Annotation': '备注', 'Hit policy:': '命中策略：',
   'Add rule': '添加规则', 'Add input': '添加输入', 'Add output': '添加输出', 'Input label': '输入标签',
   'Input expression': '输入表达式', 'Output label': '输出标签', 'Output name': '输出名称', 'Type': '类型',
-  'View DRD': '查看决策关系图', 'Open decision table': '打开决策表'
+  'View DRD': '查看决策关系图', 'Open decision table': '打开决策表',
+  When: '当', And: '且', Then: '则', 'Hit policy': '命中策略', Unique: '唯一（Unique）', First: '首条（First）',
+  Priority: '优先级（Priority）', Any: '任一（Any）', Collect: '全部收集（Collect）', 'Collect (Sum)': '收集求和',
+  'Collect (Min)': '收集取最小', 'Collect (Max)': '收集取最大', 'Collect (Count)': '收集计数',
+  'Rule order': '按规则顺序', 'Output order': '按输出顺序', 'Add rule above': '在上方添加规则',
+  'Add rule below': '在下方添加规则', 'Remove rule': '删除规则', 'Copy rule': '复制规则', 'Cut rule': '剪切规则',
+  'Paste rule above': '粘贴到上方', 'Paste rule below': '粘贴到下方', 'Add input column left': '在左侧添加条件列',
+  'Add input column right': '在右侧添加条件列', 'Remove input column': '删除条件列',
+  'Add output column left': '在左侧添加结果列', 'Add output column right': '在右侧添加结果列',
+  'Remove output column': '删除结果列', 'Add cell description': '添加单元格说明', 'Remove cell description': '删除单元格说明',
+  'Edit string': '编辑文本', 'Edit number': '编辑数值', 'Edit boolean': '编辑是否', 'Edit input': '编辑条件列',
+  'Edit output': '编辑结果列', 'Expression': '表达式', 'Expression language': '表达式语言', 'Input label: ': '列名：',
+  'Output label: ': '列名：', 'Output name: ': '变量名：', 'Value': '值', 'Values': '取值', 'Yes': '是', 'No': '否',
+  'Enter expression': '输入表达式', 'Annotations': '备注', 'Decision name': '决策名称', 'Comparison': '比较',
+  'Range': '范围', 'Equals': '等于', 'Less': '小于', 'Greater': '大于', 'Match one': '匹配任一', 'Match none': '都不匹配',
+  'Strings must be in double quotes': '文本须加英文双引号'
 };
 
 export default function chineseTranslate(template, replacements) {
