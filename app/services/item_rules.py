@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import yaml
 from flask import current_app
 from lxml import etree
 
@@ -98,8 +99,8 @@ def questions(user: User) -> list[Question]:
         try:
             form = FormRegistry(current_app.config["FORMS_DIR"],
                                 {**registry.sources, QUESTIONS_FILE: draft.content}).get(QUESTIONS_FORM)
-        except Exception:  # noqa: BLE001 - a draft being typed may not parse yet: the deployed questions stand
-            form = registry.get(QUESTIONS_FORM)
+        except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError):
+            form = registry.get(QUESTIONS_FORM)  # a draft that does not parse yet: the deployed questions stand
     return [Question(f.name, f.label, f.type, title, _field_choices(f), f.name not in deployed_names)
             for title, f in _usable(form.sections)]
 

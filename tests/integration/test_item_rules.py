@@ -239,3 +239,9 @@ def test_a_rule_added_on_the_item_page_adds_the_item_to_new_declarations_only(cl
     unused = declare(client, new_project(client, name="江门市示范陆上物流核准项目"), {**FOUR_ITEMS, "sea_use": "no"})
     assert "sea_area_use" not in db.session.get(Declaration, unused.id).item_codes
     assert db.session.get(Declaration, old_id).item_codes == old_items and "sea_area_use" not in old_items
+
+
+def test_a_questionnaire_draft_that_does_not_parse_leaves_the_deployed_questions(zhengce):
+    studio.save_draft(zhengce, item_rules.QUESTIONS_FILE, "key: declaration_questions\nsections: [\n", None)
+    asked = {q.name for q in item_rules.questions(zhengce)}
+    assert "land_supply" in asked and "sea_use" not in asked
