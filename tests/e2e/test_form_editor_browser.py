@@ -32,7 +32,11 @@ def test_policy_officer_edits_a_form_field_by_field_and_deploys_it(page: Page, s
     opinion = _card(page, "opinion")
     opinion.locator("summary").click()
     expect(opinion.get_by_label("字段名")).to_have_attribute("readonly", "")  # an existing name is kept
+    opinion.get_by_label("显示名称").fill("")  # refused by the server, named, the card marked
+    expect(page.locator(".studio-status")).to_have_text("字段 opinion 的「显示名称」不能为空")
+    expect(opinion).to_have_class(re.compile("fm-invalid"))
     opinion.get_by_label("显示名称").fill("签发意见（可不填）")
+    expect(opinion).not_to_have_class(re.compile("fm-invalid"))
     expect(page.locator(".studio-status")).to_have_text("有未保存的修改")
     expect(preview.locator('[data-field="opinion"] label')).to_have_text("签发意见（可不填）")
     expect(opinion.locator("summary")).to_contain_text("签发意见（可不填）")
@@ -54,7 +58,9 @@ def test_policy_officer_edits_a_form_field_by_field_and_deploys_it(page: Page, s
     page.get_by_role("button", name="校验").click()
     expect(page.locator(".studio-status")).to_have_text(re.compile("校验未通过"))
     expect(page.locator(".studio-findings")).to_contain_text("字段名重复")
-    expect(_card(page, "confirm").first).to_have_class(re.compile("studio-problem"))
+    expect(_card(page, "confirm")).to_have_count(2)
+    for twin in _card(page, "confirm").all():
+        expect(twin).to_have_class(re.compile("studio-problem"))
     added.get_by_label("字段名").fill("phone_notice")
 
     field = preview.locator('[data-field="phone_notice"]')

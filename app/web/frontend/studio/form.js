@@ -145,7 +145,9 @@ function openFormEditor(root) {
   const card = (name) => board.querySelector(`.fm-field[data-name="${CSS.escape(name)}"]`);
   function applyMarks() {
     for (const [name, classes] of marks) {
-      for (const node of [inPreview(name), card(name)]) if (node) classes.forEach((c) => node.classList.add(c));
+      // every card of that name: a duplicate name marks both fields
+      const cards = board.querySelectorAll(`.fm-field[data-name="${CSS.escape(name)}"]`);
+      for (const node of [inPreview(name), ...cards]) if (node) classes.forEach((c) => node.classList.add(c));
     }
   }
 
