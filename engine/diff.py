@@ -84,6 +84,19 @@ def _short(text: str | None) -> str | None:
     return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
 
 
+def _geometry(shape: etree._Element) -> tuple:
+    """Where a shape or edge is drawn, as numbers: a modeler that writes the same place differently (another
+    prefix, 100 for 100.0) has not moved it."""
+    def number(value: str) -> float | str:
+        try:
+            return round(float(value), 1)
+        except ValueError:
+            return value
+
+    return tuple((_local(n.tag), tuple(sorted((k, number(v)) for k, v in n.attrib.items() if "}" not in k)))
+                 for n in shape.iter(etree.Element))
+
+
 def _delta(before: str | None, after: str | None) -> tuple[str | None, str | None]:
     """Two values as shown: of a script or other text of several lines, only the lines that differ."""
     if before is None or after is None or ("\n" not in before and "\n" not in after):
@@ -148,7 +161,7 @@ class _Xml:
         self.root = parse_xml(text.encode(), filename)
         self.elements = {n.get("id"): n for n in self.root.iter(etree.Element)
                          if n.get("id") and not _is_di(n) and _local(n.tag) != "definitions"}
-        self.layout = {n.get("id"): etree.tostring(n, method="c14n") for n in self.root.iter(etree.Element)
+        self.layout = {n.get("id"): _geometry(n) for n in self.root.iter(etree.Element)
                        if _is_di(n) and _local(n.tag) in SHAPES and n.get("id")}
         self._inputs: list[str] | None = None
 
@@ -167,6 +180,18 @@ class _Xml:
         label = TYPE_LABELS.get(kind, kind)
         return f"{label}「{name}」" if name else label
 
+    def summary(self, node: etree._Element) -> str:
+        """An added or removed element in one line: a rule its conditions other than "any" and its result, a
+        column its expression, anything else its own settings."""
+        kind = _local(node.tag)
+        if kind == "rule":
+            return "；".join(f"{self._column(node, entry)} {(entry.findtext('{*}text') or '').strip()}"
+                            for entry in [*node.findall("{*}inputEntry"), *node.findall("{*}outputEntry")]
+                            if (entry.findtext("{*}text") or "").strip() not in ("-", ""))
+        if kind == "input":
+            return f"表达式：{(node.findtext('{*}inputExpression/{*}text') or '').strip()}"
+        return _summary(_parts(node))
+
     def _column(self, rule: etree._Element, entry: etree._Element) -> str:
         table = rule.getparent()
         if _local(entry.tag) == "outputEntry":
@@ -177,6 +202,21 @@ class _Xml:
                   for i in table.findall("{*}input")]
         index = rule.findall("{*}inputEntry").index(entry)
         return f"条件「{inputs[index] if index < len(inputs) else index + 1}」"
+
+
+def _within_added(node: etree._Element, other: _Xml) -> bool:
+    """The element sits inside an element (with an id) the other side lacks: that one's line tells it."""
+    parent = node.getparent()
+    while parent is not None:
+        if parent.get("id") and _local(parent.tag) != "definitions" and not _is_di(parent):
+            return parent.get("id") not in other.elements
+        parent = parent.getparent()
+    return False
+
+
+def _any_cell(node: etree._Element) -> bool:
+    """A decision-table condition of "-" (any value) in a new column: every existing rule gets one."""
+    return _local(node.tag) == "inputEntry" and (node.findtext("{*}text") or "").strip() in ("-", "")
 
 
 def _summary(parts: dict[str, str]) -> str:
@@ -195,8 +235,10 @@ def xml_changes(filename: str, before: str, after: str) -> list[Change]:
         was = old.elements.get(element_id)
         parts = _parts(node)
         if was is None:
-            changes.append(Change(filename, element_id, f"新增{new.describe(node)}", None, _short(_summary(parts))
-                                  or new.describe(node)))
+            if _within_added(node, old) or _any_cell(node):
+                continue  # told by the added rule's own line / a new column's "any" changes no rule
+            changes.append(Change(filename, element_id, f"新增{new.describe(node)}", None,
+                                  _short(new.summary(node)) or new.describe(node)))
             continue
         previous = _parts(was)
         for key in dict.fromkeys([*previous, *parts]):
@@ -204,9 +246,9 @@ def xml_changes(filename: str, before: str, after: str) -> list[Change]:
                 what = new.describe(node) if key == "text" else f"{new.describe(node)} · {_part_label(key)}"
                 changes.append(Change(filename, element_id, what, *_delta(previous.get(key), parts.get(key))))
     for element_id, node in old.elements.items():
-        if element_id not in new.elements:
+        if element_id not in new.elements and not _within_added(node, new) and not _any_cell(node):
             changes.append(Change(filename, element_id, f"删除{old.describe(node)}",
-                                  _short(_summary(_parts(node))) or old.describe(node), None))
+                                  _short(old.summary(node)) or old.describe(node), None))
     moved = sum(1 for k in set(old.layout) | set(new.layout) if old.layout.get(k) != new.layout.get(k))
     if moved:
         changes.append(Change(filename, "", "图形布局", None, f"{moved} 个图形或连线的位置有调整（不影响办理）"))

@@ -267,6 +267,14 @@ def validate(user: User, filename: str, content: str) -> list[Finding]:
     return list(dict.fromkeys(findings))
 
 
+def compare(user: User, filename: str, content: str) -> list[Change]:
+    """What the edited content changes against the deployed file, element by element (or field by field for a
+    form): the designer's 对比, for diagrams, decision tables and forms alike."""
+    require_studio(user)
+    deployed = deployed_file(filename)
+    return file_changes(filename, deployed.content, _checked_source(filename, content))
+
+
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:

@@ -171,6 +171,13 @@ def validate(filename: str):
          "message": f.message} for f in findings])
 
 
+@bp.route("/files/<filename>/compare", methods=["POST"])
+@role_required(*ROLES)
+def compare(filename: str):
+    changes = studio.compare(current_user, filename, str(_json_body().get("content", "")))
+    return jsonify(changes=[c.as_entry() for c in changes])
+
+
 @bp.route("/files/<filename>/deploy", methods=["POST"])
 @role_required(*ROLES)
 def deploy(filename: str):

@@ -175,6 +175,10 @@ def test_policy_officer_links_a_new_catalogue_item_to_a_new_question(page: Page,
     expect(page.locator(".studio-status")).to_have_text(re.compile("已打开"))
     expect(page.locator("main")).to_contain_text("正在编辑草稿")
     expect(page.locator("main")).to_contain_text("是否使用海域")  # the new column in the table
+    page.get_by_role("button", name="与已部署版本对比").click()  # a column and a rule, each one line
+    expect(page.locator(".studio-diff li")).to_have_count(2)
+    expect(page.locator(".studio-diff")).to_contain_text("新增输入列「是否使用海域」")
+    expect(page.locator(".studio-diff")).to_contain_text('条件「是否使用海域」 "yes"')
     page.get_by_role("button", name="校验").click()
     expect(page.locator(".studio-status")).to_have_text("校验通过：可以保存草稿并部署")
     page.screenshot(path=shots / "item-rules-designer.png", full_page=True)

@@ -57,7 +57,9 @@ def test_policy_officer_shortens_the_filing_time_limit_and_rolls_back(page: Page
     expect(page.locator(".studio-status")).to_have_text(re.compile("已打开"))
     expect(page.locator("main")).to_contain_text("正在编辑草稿")
     page.get_by_role("button", name="与已部署版本对比").click()
-    expect(page.locator(".studio-diff")).to_contain_text("修改 stamp")
+    expect(page.locator(".studio-diff")).to_contain_text(
+        "脚本任务「计算办理时限」 · 脚本：第1行 time_limit = 3 → 第1行 time_limit = 2")
+    expect(page.locator('.djs-element.diff-changed[data-element-id="stamp"]')).to_have_count(1)  # marked on the canvas
     page.get_by_role("button", name="校验").click()
     expect(page.locator(".studio-status")).to_have_text("校验通过：可以保存草稿并部署")
 

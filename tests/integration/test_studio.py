@@ -409,3 +409,24 @@ def test_a_new_question_and_rule_add_an_item_to_new_declarations_only(studio, se
     # the older declaration keeps its items, its questions and its decision table
     assert db.session.get(Declaration, old_id).item_codes == old_items and "sea_area_use" not in old_items
     assert "是否使用海域" not in client.get(f"/enterprise/declarations/{old_id}").data.decode()
+
+
+@pytest.mark.parametrize("filename, old, new, field, label", [
+    ("filing.bpmn", THREE_DAYS, "time_limit = 2\n", "stamp", "脚本任务「计算办理时限」 · 脚本"),
+    ("item_determination.dmn", "<text>>= 1000</text>", "<text>>= 900</text>", "item_determination_r2_i3", None),
+    ("item_decide.yaml", "label: 文号", "label: 决定文号", "doc_number", "字段「决定文号」 · 显示名称"),
+])
+def test_compare_lists_each_change_against_the_deployed_file(studio, filename, old, new, field, label):
+    client = studio
+    deployed = client.get(f"/studio/files/{filename}/source").data.decode()
+    assert old in deployed
+    response = _post_json(client, f"/studio/files/{filename}/compare", {"content": deployed.replace(old, new, 1)})
+    assert response.status_code == 200
+    [change] = response.get_json()["changes"]
+    assert change["field"] == field and change["file"] == filename
+    assert label is None or change["label"] == label
+    assert _post_json(client, f"/studio/files/{filename}/compare", {"content": deployed}).get_json() == {"changes": []}
+    empty = _post_json(client, f"/studio/files/{filename}/compare", {"content": " "})
+    assert empty.status_code == 422 and "不能为空" in empty.get_json()["message"] + str(empty.get_json())
+    _as(client, "qiye")
+    assert _post_json(client, f"/studio/files/{filename}/compare", {"content": deployed}).status_code == 403

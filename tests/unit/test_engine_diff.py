@@ -86,3 +86,15 @@ def test_files_added_and_removed_and_the_list_is_capped():
     many = {f"f{n}.yaml": f"key: f{n}\n" for n in range(ENTRY_LIMIT + 20)}
     capped = bundle_changes({}, many)
     assert len(capped) == ENTRY_LIMIT and capped[-1].after == "另有 21 处修改未列出"
+
+
+def test_a_new_decision_table_column_and_rule_are_two_lines_not_one_per_cell():
+    from tests.integration.test_studio import _with_sea_question
+
+    rows = _rows(file_changes("item_determination.dmn", ITEMS, _with_sea_question(ITEMS)))
+    assert rows == [
+        ("item_determination_in_sea", "新增输入列「是否使用海域」", None, '表达式：answers.get("sea_use", "no")'),
+        ("sea_rule", "新增规则 14「用海项目须办理海域使用权审批」", None,
+         '条件「是否使用海域」 "yes"；结果「审批事项」 "sea_area_use"')]
+    back = _rows(file_changes("item_determination.dmn", _with_sea_question(ITEMS), ITEMS))
+    assert [r[1] for r in back] == ["删除输入列「是否使用海域」", "删除规则 14「用海项目须办理海域使用权审批」"]

@@ -7,7 +7,7 @@ import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import './studio-canvas.css';
 
-import { fetchText, listItem, setStatus, wireEditor } from './common.js';
+import { fetchText, setStatus, wireEditor } from './common.js';
 import spiffworkflow from './spiffworkflow.json';
 import { translateModule } from './translate.js';
 
@@ -40,29 +40,15 @@ function adapterFor(modeler, root) {
         }
       }
     },
-    async compare(deployedXml) {
+    async markChanges(deployedXml) {
       const [{ BpmnModdle }, { diff }] = await Promise.all([import('bpmn-moddle'), import('bpmn-js-differ')]);
       const moddle = new BpmnModdle(moddleExtensions);
       const [{ rootElement: before }, { rootElement: after }] = await Promise.all([
         moddle.fromXML(deployedXml), moddle.fromXML(await this.xml())]);
       const changes = diff(before, after);
-      this.clearMarks('diff-');
-      const rows = [];
-      const label = (id, element) => `${id}${element && element.name ? `「${element.name}」` : ''}`;
-      for (const [id, element] of Object.entries(changes._added)) { this.mark(id, 'diff-added'); rows.push([`新增 ${label(id, element)}`, id]); }
-      for (const [id, change] of Object.entries(changes._changed)) {
-        this.mark(id, 'diff-changed');
-        const attrs = Object.keys(change.attrs || {}).join('、');
-        rows.push([`修改 ${label(id, change.model)}${attrs ? `（${attrs}）` : ''}`, id]);
-      }
-      for (const [id, element] of Object.entries(changes._removed)) rows.push([`删除 ${label(id, element)}`, '']);
+      for (const id of Object.keys(changes._added)) this.mark(id, 'diff-added');
+      for (const id of Object.keys(changes._changed)) this.mark(id, 'diff-changed');
       for (const id of Object.keys(changes._layoutChanged)) if (!changes._changed[id] && !changes._added[id]) this.mark(id, 'diff-layout');
-      const section = root.querySelector('.studio-diff');
-      const list = section.querySelector('ul');
-      list.replaceChildren(...rows.map(([text, id]) => listItem(text, id, this)));
-      if (!rows.length) list.append(Object.assign(document.createElement('li'), { textContent: '与已部署版本相同（仅布局可能不同）' }));
-      section.hidden = false;
-      setStatus(root, `与已部署版本相比：新增 ${Object.keys(changes._added).length}，修改 ${Object.keys(changes._changed).length}，删除 ${Object.keys(changes._removed).length}`, 'ok');
     }
   };
 }

@@ -51,6 +51,24 @@ export function showFindings(root, findings, adapter) {
   section.hidden = findings.length === 0;
 }
 
+const shown = (value) => (value === '' ? '（空）' : value);
+
+// The server's element-by-element comparison (engine/diff.py) as a list, each row locating its element.
+export function showChanges(root, changes, adapter) {
+  const section = root.querySelector('.studio-diff');
+  const list = section.querySelector('ul');
+  adapter.clearMarks('diff-');
+  list.replaceChildren(...changes.map((c) => {
+    const text = c.before === null ? `${c.label}：${c.after}`
+      : c.after === null ? `${c.label}：${c.before}` : `${c.label}：${shown(c.before)} → ${shown(c.after)}`;
+    if (c.field) adapter.mark(c.field, c.before === null ? 'diff-added' : 'diff-changed');
+    return listItem(text, c.field, adapter);
+  }));
+  if (!changes.length) list.append(Object.assign(document.createElement('li'), { textContent: '与已部署版本相同' }));
+  section.hidden = false;
+  setStatus(root, `与已部署版本相比：${changes.length} 处修改`, 'ok');
+}
+
 export function wireEditor(root, adapter) {
   const csrf = root.dataset.csrf;
   let revision = root.dataset.revision ? Number(root.dataset.revision) : null;
@@ -84,7 +102,12 @@ export function wireEditor(root, adapter) {
         data.ok ? 'ok' : 'error');
     },
     async compare() {
-      if (adapter.compare) await adapter.compare(await fetchText(root.dataset.deployedUrl));
+      setStatus(root, '正在对比…');
+      const { ok, data } = await postJSON(root.dataset.compareUrl, { content: await adapter.xml() }, csrf);
+      if (!ok) return setStatus(root, data.message || '对比失败', 'error');
+      showChanges(root, data.changes, adapter);
+      // a diagram marks added, changed and moved elements on its canvas (bpmn-js-differ); others mark by id
+      if (adapter.markChanges) await adapter.markChanges(await fetchText(root.dataset.deployedUrl));
     },
     async tryrun() {
       const box = root.querySelector('.studio-tryrun');
