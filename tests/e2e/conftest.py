@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,9 +38,10 @@ def _require_chromium() -> None:
 
 
 class LiveServer:
-    def __init__(self, url: str, errors: list[BaseException]):
+    def __init__(self, url: str, errors: list[BaseException], app: Any):
         self.url = url
         self.errors = errors  # exceptions raised inside request handling, checked after each test
+        self.app = app  # for tests that set up or put back data through the services
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +79,7 @@ def live_server() -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(url, errors)
+        yield LiveServer(url, errors, app)
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -5,7 +5,6 @@ A 核准 declaration made afterwards and answering 是 lists 海域使用权审�
 handles it; a declaration answered before keeps its questions and items."""
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -35,15 +34,6 @@ QUESTIONS_REASON = "依据《海域使用管理法》，事项申报问卷增加
 TABLE_REASON = "用海项目须办理海域使用权审批（《海域使用管理法》第十六条）"
 
 
-def _live_app(url: str) -> Flask:
-    """The live server's application (conftest sets PUBLIC_BASE_URL to its address): the test creates the
-    catalogue item with the service and puts the platform back afterwards through it."""
-    found = [o for o in gc.get_objects()  # type(): a weakref proxy to the app passes isinstance too
-             if issubclass(type(o), Flask) and o.config.get("PUBLIC_BASE_URL") == url]
-    assert len(found) == 1, found
-    return found[0]
-
-
 @pytest.fixture
 def live_app(live_server) -> Iterator[Flask]:
     """The current versions and drafts as they were, and no 海域使用权审批, after the test, pass or fail: the
@@ -52,7 +42,7 @@ def live_app(live_server) -> Iterator[Flask]:
     from app.models import ApprovalItem, HumanTask, ItemCase, ItemMaterial
     from engine.tables import ProcessCurrent, ProcessDraft
 
-    app = _live_app(live_server.url)
+    app = live_server.app
     with app.app_context():
         current = {row.process_key: row.version_id for row in db.session.scalars(select(ProcessCurrent))}
         db.session.remove()
