@@ -34,6 +34,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "FORMS_DIR": str(ROOT / "forms"),
         "PROVINCE_TITLE": env.get("PROVINCE_TITLE", "广东省"),
         "SMS_GATEWAY": env.get("SMS_GATEWAY", "app.services.notify:OutboxGateway"),
+        # Real-name verification (000 §1.1): the default checks what can be checked offline and says so.
+        "REALNAME_VERIFIER": env.get("REALNAME_VERIFIER", "app.services.identity:OfflineVerifier"),
         # Strict-Transport-Security max-age, sent only in production (app/web/security.py)
         "HSTS_MAX_AGE": int(env.get("HSTS_MAX_AGE", str(365 * 24 * 3600))),
     }

@@ -1,6 +1,17 @@
 """Application tables (engine tables live in engine/tables.py on the same metadata)."""
 from engine.tables import HumanTask, Instance, PendingTimer, ProcessVersion, TrailEntry
 
+from .accounts import (
+    ACCOUNT_REQUEST_KINDS,
+    ACCOUNT_REQUEST_STATUS,
+    AUTH_SCOPES,
+    SIGNIN_RESULTS,
+    SMS_PURPOSES,
+    AccountRequest,
+    AgentAuthorization,
+    SigninLog,
+    SmsCode,
+)
 from .approval import (
     CASE_STATUS,
     DECLARATION_STATUS,
@@ -38,7 +49,7 @@ from .lifecycle import (
     PublicNotice,
     SmsMessage,
 )
-from .org import Department, Enterprise, Region, Role, User, UserRole
+from .org import REALNAME_LEVELS, USER_KINDS, Department, Enterprise, Region, Role, User, UserRole
 from .project import Project
 from .studio import STUDIO_ACTIONS, StudioChange
 
@@ -51,4 +62,6 @@ __all__ = [
     "FilingApplication", "FilingCertificate", "HumanTask", "Industry", "Instance", "Notification",
     "PendingTimer", "PolicyRuleRow", "ProcessVersion", "Project", "ProjectType", "Region", "Role",
     "TrailEntry", "User", "UserRole", "FormToken", "NumberCounter", "STUDIO_ACTIONS", "StudioChange",
+    "ACCOUNT_REQUEST_KINDS", "ACCOUNT_REQUEST_STATUS", "AUTH_SCOPES", "SIGNIN_RESULTS", "SMS_PURPOSES",
+    "AccountRequest", "AgentAuthorization", "SigninLog", "SmsCode", "REALNAME_LEVELS", "USER_KINDS",
 ]

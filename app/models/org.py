@@ -41,6 +41,17 @@ class Enterprise(db.Model):
     legal_rep: Mapped[str] = mapped_column(String(50))
     address: Mapped[str] = mapped_column(String(300), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
+    # Registration (000 §1 法人用户): the legal representative's ID number, the business licence and the
+    # representative's ID card as stored uploads (sha256 of upload), when and by whom it was registered.
+    legal_rep_id: Mapped[str] = mapped_column(String(18), default="", server_default="")
+    licence_sha256: Mapped[str | None] = mapped_column(ForeignKey("upload.sha256"))
+    legal_rep_id_sha256: Mapped[str | None] = mapped_column(ForeignKey("upload.sha256"))
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+USER_KINDS = {"enterprise": "法人用户", "individual": "个人用户（经办人）", "staff": "审批部门用户", "policy": "政策人员",
+              "admin": "系统管理员"}
+REALNAME_LEVELS = {"none": "未核验", "offline": "已核验证件号码（未接入实名认证服务）", "verified": "已实名认证"}
 
 
 class Role(db.Model):
@@ -61,7 +72,9 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(50), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(50))
-    kind: Mapped[str] = mapped_column(String(20))  # enterprise|staff|policy|admin
+    kind: Mapped[str] = mapped_column(String(20))  # USER_KINDS
+    # A legal-person account: its enterprise. A 经办人 (kind individual): the enterprise they chose to act for now,
+    # checked against an AgentAuthorization in force on every request (None: acting for nobody).
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     phone: Mapped[str] = mapped_column(String(20), default="")
@@ -71,6 +84,16 @@ class User(UserMixin, db.Model):
     # Part of the id flask-login keeps in the (client-side, unrevocable) session cookie: logout increments it, so
     # every cookie issued before, copied or not, no longer loads the user.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Real person (000 §1.1, 002 §1.2): the resident ID number and how far the name and number were verified
+    # (REALNAME_LEVELS); a department account still "none" must verify at its next sign-in.
+    id_number: Mapped[str] = mapped_column(String(18), default="", server_default="")
+    realname_level: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    realname_at: Mapped[datetime | None] = mapped_column(DateTime)
+    section: Mapped[str] = mapped_column(String(50), default="", server_default="")  # 科室
+    position: Mapped[str] = mapped_column(String(50), default="", server_default="")  # 职位
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)  # 注销: kept for the trail, never signs in
 
     enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")

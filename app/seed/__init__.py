@@ -31,7 +31,8 @@ from .items import seed_items
 CALENDAR_SOURCE = "国务院办公厅关于部分节假日安排的通知（据 chinese-calendar 1.11 载入）"
 
 ROLES = [("applicant", "企业申报人"), ("acceptor", "受理人员"), ("handler", "办理人员"),
-         ("policy", "综合管理（政策）人员"), ("supervisor", "电子监察人员"), ("admin", "系统管理员")]
+         ("policy", "综合管理（政策）人员"), ("supervisor", "电子监察人员"), ("admin", "系统管理员"),
+         ("province_admin", "省级管理员"), ("city_admin", "市州管理员")]  # review accounts in scope (002 §一)
 # Project types are data, not code (domain.md §12): real codes show 01, 02 and 05.
 PROJECT_TYPES = [("01", "基本建设项目"), ("02", "技术改造项目"), ("03", "单纯购置项目"), ("04", "信息化项目"),
                  ("05", "其他项目")]
