@@ -374,6 +374,23 @@ class Runtime:
                    detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
         return human
 
+    def transfer(self, session: Session, human_task_id: int, actor: str, to_actor: str,
+                 detail: Mapping[str, Any] | None = None) -> HumanTask:
+        """转办: the claim moves from `actor` to `to_actor` in one conditional UPDATE (as claim), so a transfer racing
+        the holder's own completion or unclaim changes nothing. Who may receive it is the caller's rule."""
+        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.assignee == actor)
+                                 .values(assignee=to_actor).execution_options(synchronize_session=False))
+        human = self.human_task(session, human_task_id)
+        session.refresh(human)
+        if result.rowcount != 1:
+            raise Forbidden("只有签收人可以转办该任务")
+        # named by the projection (no workflow is loaded), so 已办 and the timeline show the step
+        session.add(TrailEntry(actor=actor, action="transfer", instance_id=human.instance_id, task_id=human.task_id,
+                               bpmn_id=human.bpmn_id, task_name=human.name, status_before="claimed",
+                               status_after="claimed", detail={"from": actor, "to": to_actor, "scope": human.scope,
+                                                               **(detail or {})}))
+        return human
+
     def complete(self, session: Session, instance_id: int, task_id: str, actor: str, data: Mapping[str, Any],
                  action: str = "complete", human: HumanTask | None = None,
                  extra: Mapping[str, Any] | None = None) -> Outcome:

@@ -9,23 +9,47 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
+from engine import clock
 from engine.tables import HumanTask
 
 from ..extensions import db
-from ..models import Declaration, ItemCase, User, UserItemRole
+from ..models import AgentAuthorization, Declaration, ItemCase, Project, User, UserItemRole
 from . import ServiceError, forbid, not_found, task_kinds
 
 R = TypeVar("R")
 
 
+def agent_scope(user: User) -> set[int] | None:
+    """The projects a 经办人 (kind individual) may see and act on for the enterprise they act for: None when all
+    (a legal person, staff, or an authorisation of scope 全部项目); an empty set when no authorisation is in force
+    (the request guard clears enterprise_id first, this keeps a service called any other way just as strict)."""
+    if user.kind != "individual" or user.enterprise_id is None:
+        return None
+    grant = db.session.scalars(select(AgentAuthorization).where(
+        AgentAuthorization.agent_id == user.id, AgentAuthorization.enterprise_id == user.enterprise_id,
+        AgentAuthorization.revoked_at.is_(None)).order_by(AgentAuthorization.id.desc())).first()
+    if grant is None or not grant.in_force(clock.utcnow_naive()):
+        return set()
+    return None if grant.scope == "all" else {int(p) for p in grant.project_ids or []}
+
+
+def require_project(user: User, project_id: int, what: str = "项目") -> None:
+    """403 when a 经办人 with 指定项目 is outside the projects the legal person named."""
+    scope = agent_scope(user)
+    if scope is not None and project_id not in scope:
+        raise forbid(f"您的经办授权不包括该{what}所属的项目，请联系企业法人")
+
+
 def owned(user: User, model: type[R], row_id: int, what: str) -> R:
     """A row of the user's own enterprise (a declaration, a filing, a project, a permit …): 404 when it does not
-    exist, 403 when it is another unit's; a user of no enterprise owns nothing."""
+    exist, 403 when it is another unit's or (a 经办人 with 指定项目) another project's; a user of no enterprise owns
+    nothing."""
     row = db.session.get(model, row_id)
     if row is None:
         raise not_found(f"{what}不存在")
     if user.enterprise_id is None or row.enterprise_id != user.enterprise_id:  # type: ignore[attr-defined]
         raise forbid(f"无权查看其他单位的{what}")
+    require_project(user, row.id if model is Project else row.project_id, what)  # type: ignore[attr-defined]
     return row
 
 

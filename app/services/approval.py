@@ -49,6 +49,7 @@ from .access import (
     declaration_id_of,
     editable_case,
     own_declaration,
+    require_project,
     reviewer_task,
     supplement_task,
 )
@@ -110,6 +111,7 @@ def start(user: User, project_id: int) -> Declaration:
     project = db.session.get(Project, project_id)
     if project is None or project.enterprise_id != user.enterprise_id:
         raise forbid("无权为其他单位的项目申报")
+    require_project(user, project.id)  # a 经办人 with 指定项目 (issue 13)
     if project.kind not in PROCESS_KEYS:
         raise ServiceError("备案类项目请办理备案，无需审批或核准事项申报", 409)
     lock_project(project.id)  # two clicks at once: the second waits here, then finds the first's declaration

@@ -10,6 +10,7 @@ from ..documents.certificate import FilingCertificateData, format_cn_date, rende
 from ..extensions import db
 from ..models import PERMIT_STATUS, FilingCertificate, Permit, Project, User
 from . import calendar, forbid, not_found
+from .access import require_project
 
 # One set of status words for the certificate and its permit (a replaced certificate had none here).
 STATUS = PERMIT_STATUS
@@ -44,6 +45,7 @@ def own_certificate(user: User, certificate_id: int) -> FilingCertificate:
         raise not_found("备案证不存在")
     if certificate.enterprise_id != user.enterprise_id and certificate.department_id != user.department_id:
         raise forbid("无权下载该备案证")
+    require_project(user, certificate.project_id, "备案证")  # a 经办人 with 指定项目 (issue 13)
     return certificate
 
 

@@ -12,6 +12,7 @@ from ..domain.stages import BUILD_STAGE, MAIN_ITEMS
 from ..extensions import db
 from ..models import SKIPPED_CASES, ApprovalItem, Declaration, ItemCase, Permit, Project, User
 from . import ServiceError, forbid, lock_project, stages, use_case
+from .access import require_project
 from .platform import runtime, validate
 
 BUILD_PROCESS = "construction_application"
@@ -48,6 +49,7 @@ def start(user: User, project_id: int) -> Declaration:
     project = db.session.get(Project, project_id)
     if project is None or project.enterprise_id != user.enterprise_id:
         raise forbid("无权为其他单位的项目办理报建")
+    require_project(user, project.id)  # a 经办人 with 指定项目 (issue 13)
     lock_project(project.id)  # two clicks at once: the second waits, then continues the first's 报建
     busy = open_build(project)
     if busy is not None:

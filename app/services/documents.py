@@ -20,7 +20,7 @@ from ..domain import item_clock
 from ..extensions import db
 from ..models import Attachment, Declaration, ItemCase, User
 from . import ServiceError, calendar, forbid, not_found
-from .access import item_permissions
+from .access import item_permissions, require_project
 
 OVERSIGHT_ROLES = {"policy", "supervisor", "admin"}
 
@@ -34,6 +34,7 @@ def readable_declaration(user: User, declaration_id: int) -> Declaration:
     if user.enterprise_id is not None:
         if declaration.enterprise_id != user.enterprise_id:
             raise forbid("无权查看其他单位的事项申报")
+        require_project(user, declaration.project_id, "事项申报")  # a 经办人 with 指定项目 (issue 13)
         return declaration
     if user.roles & OVERSIGHT_ROLES:
         return declaration

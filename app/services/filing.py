@@ -17,7 +17,7 @@ from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
 from . import ServiceError, calendar, code_check, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
-from .access import may_handle, owned, reviewer_task
+from .access import may_handle, owned, require_project, reviewer_task
 from .events import Event, EventContext
 from .permits import open_permit
 from .platform import find_project, runtime
@@ -48,6 +48,7 @@ def _check_project(user: User, code: str) -> Project:
         raise ServiceError(str(exc), 422, {"project_code": str(exc)}) from None
     if project.enterprise_id != user.enterprise_id:
         raise ServiceError("该项目代码不属于本单位", 403, {"project_code": "该项目代码不属于本单位，请核对"})
+    require_project(user, project.id)  # a 经办人 with 指定项目 (issue 13)
     return project
 
 

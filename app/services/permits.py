@@ -18,6 +18,7 @@ from ..domain import validity
 from ..extensions import db
 from ..models import Permit, ProgressYear, Project, ProjectProgress, User
 from . import ServiceError, calendar, forbid, not_found, notify, use_case
+from .access import agent_scope, require_project
 from .events import Event, EventContext
 from .platform import runtime, validate
 
@@ -113,6 +114,7 @@ def own_permit(user: User, permit_id: int) -> Permit:
     permit = _permit(permit_id)
     if user.enterprise_id is None or permit.enterprise_id != user.enterprise_id:
         raise forbid("无权办理其他单位的项目")
+    require_project(user, permit.project_id, "证照")  # a 经办人 with 指定项目: those projects only
     return permit
 
 
@@ -139,7 +141,8 @@ def permits_of_project(project_id: int) -> list[Permit]:
 def enterprise_permits(user: User) -> dict[int, Permit]:
     """The latest permit of each of the enterprise's projects."""
     rows = db.session.scalars(select(Permit).where(Permit.enterprise_id == user.enterprise_id).order_by(Permit.id))
-    return {p.project_id: p for p in rows}
+    scope = agent_scope(user)
+    return {p.project_id: p for p in rows if scope is None or p.project_id in scope}
 
 
 def department_permits(user: User, query: str = "", limit: int = 200) -> list[Permit]:

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..formkit import FormInvalid
 from ..models import Permit, PostRequest, Project, User
 from . import ServiceError, calendar, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
-from .access import reviewer_task
+from .access import require_project, reviewer_task
 from .events import Event, EventContext
 from .permits import lapse_at, own_permit, state_of, tell
 from .platform import choices, forms, runtime, validate
@@ -239,6 +239,7 @@ def own_request(user: User, request_id: int) -> PostRequest:
         raise not_found("申请不存在")
     if request.enterprise_id != user.enterprise_id and request.department_id != user.department_id:
         raise forbid("无权查看该申请")
+    require_project(user, request.project_id, "申请")  # a 经办人 with 指定项目 (issue 13)
     return request
 
 

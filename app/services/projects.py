@@ -11,7 +11,7 @@ from ..domain.project_code import generate_project_code
 from ..extensions import db
 from ..models import Declaration, FilingApplication, FilingCertificate, Project, User
 from . import ServiceError, calendar, forbid, form_token_result, use_case, use_form_token
-from .access import owned
+from .access import agent_scope, owned
 from .platform import validate
 
 
@@ -19,6 +19,8 @@ from .platform import validate
 def apply_for_code(user: User, raw: dict[str, Any]) -> Project:
     if user.enterprise_id is None:
         raise forbid("只有企业用户可以申请项目代码")
+    if agent_scope(user) is not None:  # a 经办人 named for some projects only acts on those, makes no new one
+        raise forbid("您的经办授权仅限指定项目，不能申请新的项目代码，请联系企业法人")
     raw = dict(raw)
     token = raw.pop("form_token", None)
     # First: a second post of the same form waits here for the first and is refused (409), nothing made.
@@ -61,6 +63,9 @@ def my_projects(user: User) -> list[tuple[Project, FilingApplication | Declarati
     """Each project with its latest 备案 application or 审批/核准 declaration, and its certificate."""
     projects = db.session.scalars(select(Project).where(Project.enterprise_id == user.enterprise_id)
                                   .order_by(Project.id.desc())).all()
+    scope = agent_scope(user)  # a 经办人 with 指定项目 lists only those
+    if scope is not None:
+        projects = [p for p in projects if p.id in scope]
     declarations = {d.project_id: d for d in db.session.scalars(select(Declaration).where(
         Declaration.enterprise_id == user.enterprise_id).order_by(Declaration.id))}
     apps = {a.project_id: a for a in db.session.scalars(select(FilingApplication).where(

@@ -73,8 +73,10 @@ def register(app: Flask) -> None:
         permits,
         public,
         reference,
+        registration,
         reviewer,
         security,
+        staff_accounts,
         studio,
         supervision,
         taskcentre,
@@ -83,7 +85,7 @@ def register(app: Flask) -> None:
     guard.init(app)  # control characters and out-of-range integers refused before any view; bounded <int:…>
     security.init(app)  # CSP, frame, nosniff, referrer, no-store and HSTS headers on every response
     for module in (auth, enterprise, declarations, permits, reviewer, cases, supervision, public, admin, catalogue,
-                   taskcentre, studio, reference):
+                   taskcentre, studio, reference, registration, staff_accounts):
         app.register_blueprint(module.bp)
 
     app.jinja_env.filters["local"] = visible_datetime
