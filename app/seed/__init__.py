@@ -5,11 +5,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from engine import clock
+
 from ..domain.filing_rules import CAPITAL_RATIO_SEED
 from ..domain.screening import load_policy_seed
 from ..domain.workdays import chinese_calendar_rows
 from ..extensions import db
 from ..models import (
+    AgentAuthorization,
     ApprovalItem,
     CalendarDay,
     CalendarYear,
@@ -42,6 +45,8 @@ REGIONS = [
     ("440703", "蓬江区", "广东省江门市蓬江区", "440700", "county"),
     ("440704", "江海区", "广东省江门市江海区", "440700", "county"),
     ("440705", "新会区", "广东省江门市新会区", "440700", "county"),
+    # a second city: its administrator must not review 江门's accounts (002 一)
+    ("440100", "广州市", "广东省广州市", "440000", "city"),
 ]
 DEPARTMENTS = [
     ("江门市江海区发展和改革局", "发改", "county", "440704", True),
@@ -54,6 +59,9 @@ DEPARTMENTS = [
     ("江门市林业局", "林业", "city", "440700", False),
     ("江门市文化广电旅游体育局", "文物", "city", "440700", False),
     ("江门市国家安全局", "国家安全", "city", "440700", False),
+    # the provincial department whose administrators review provincial accounts and the city administrators
+    ("广东省发展和改革委员会", "发改", "province", "440000", False),
+    ("广州市发展和改革局", "发改", "city", "440100", False),
 ]
 # Per-item permissions (domain.md §10): each reviewer's role applies to these items of their department.
 DEMO_ITEM_ROLES = {
@@ -90,7 +98,14 @@ DEMO_USERS = [
     # appended after admin so earlier users keep their demo phone numbers
     ("zj_shouli", "韩受理（市住建局）", "staff", None, "江门市住房和城乡建设局", ["acceptor"]),
     ("zj_banli", "杨办理（市住建局）", "staff", None, "江门市住房和城乡建设局", ["handler"]),
+    # issue 13: a 经办人 authorised by 示范企业's legal person (see DEMO_AGENTS), and the account administrators
+    ("jingban", "林经办（个人用户）", "individual", None, None, ["applicant"]),
+    ("sheng_admin", "黄管理（省发改委·省级管理员）", "staff", None, "广东省发展和改革委员会", ["province_admin"]),
+    ("jm_admin", "梁管理（江门市·市州管理员）", "staff", None, "江门市发展和改革局", ["city_admin"]),
+    ("gz_admin", "何管理（广州市·市州管理员）", "staff", None, "广州市发展和改革局", ["city_admin"]),
 ]
+# 经办人 → the enterprise (USCC) whose legal person authorised them for all its projects, without expiry
+DEMO_AGENTS = [("jingban", "91430300MA4RTM5T6H", "qiye")]
 ENTERPRISES = [
     ("91430300MA4RTM5T6H", "江门市示范精密机械有限公司", "刘法人", "江门市江海区明辉路35号"),
     ("91440300MA5DC0G84E", "深圳市另一科技有限公司", "周法人", "深圳市南山区科技园"),
@@ -158,8 +173,19 @@ def seed_demo() -> None:
                     enterprise_id=db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc)) if uscc else None,
                     department_id=db.session.scalar(select(Department.id).where(Department.name == dept)) if dept else None)
         user.role_rows = [UserRole(role=r) for r in roles]
+        # demo people count as verified by the province's real-name service (002 §1.2 asks only legacy accounts)
+        user.realname_level, user.realname_at = "verified", clock.utcnow_naive()
         db.session.add(user)
     db.session.flush()
+    for agent, uscc, legal in DEMO_AGENTS:
+        agent_user = db.session.scalar(select(User).where(User.username == agent))
+        agent_id = agent_user.id
+        enterprise_id = db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
+        agent_user.enterprise_id = agent_user.enterprise_id or enterprise_id  # acting for it from the first sign-in
+        if db.session.scalar(select(AgentAuthorization.id).where(AgentAuthorization.agent_id == agent_id)) is None:
+            db.session.add(AgentAuthorization(enterprise_id=enterprise_id, agent_id=agent_id, scope="all",
+                                              granted_by=db.session.scalar(select(User.id)
+                                                                           .where(User.username == legal))))
     known = set(db.session.scalars(select(ApprovalItem.code)))
     for username, codes in DEMO_ITEM_ROLES.items():
         user = db.session.scalar(select(User).where(User.username == username))
