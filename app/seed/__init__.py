@@ -178,10 +178,9 @@ def seed_demo() -> None:
         db.session.add(user)
     db.session.flush()
     for agent, uscc, legal in DEMO_AGENTS:
-        agent_user = db.session.scalar(select(User).where(User.username == agent))
-        agent_id = agent_user.id
+        # acting for nobody until they choose the enterprise (切换企业), like any 经办人
+        agent_id = db.session.scalar(select(User.id).where(User.username == agent))
         enterprise_id = db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
-        agent_user.enterprise_id = agent_user.enterprise_id or enterprise_id  # acting for it from the first sign-in
         if db.session.scalar(select(AgentAuthorization.id).where(AgentAuthorization.agent_id == agent_id)) is None:
             db.session.add(AgentAuthorization(enterprise_id=enterprise_id, agent_id=agent_id, scope="all",
                                               granted_by=db.session.scalar(select(User.id)
