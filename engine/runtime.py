@@ -382,8 +382,8 @@ class Runtime:
                                  .values(assignee=to_actor).execution_options(synchronize_session=False))
         human = self.human_task(session, human_task_id)
         session.refresh(human)
-        if result.rowcount != 1:
-            raise Forbidden("只有签收人可以转办该任务")
+        if result.rowcount != 1:  # completed, handed back or transferred meanwhile: a race, not a permission
+            raise ConflictError("该任务已不在您的签收中（可能已办理、退回或转办），请刷新待办列表")
         # named by the projection (no workflow is loaded), so 已办 and the timeline show the step
         session.add(TrailEntry(actor=actor, action="transfer", instance_id=human.instance_id, task_id=human.task_id,
                                bpmn_id=human.bpmn_id, task_name=human.name, status_before="claimed",

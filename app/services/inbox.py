@@ -51,7 +51,7 @@ def history(instance_id: int) -> list[TrailEntry]:
 
 # ---- 任务中心: 待办 / 已办 / 待阅 / 已阅 for every signed-in user ----
 
-DONE_ACTIONS = ("complete", "refuse", "submit", "report", "withdraw")
+DONE_ACTIONS = ("complete", "refuse", "submit", "report", "withdraw", "transfer")
 
 
 def applicant_todo(user: User, limit: int = 200) -> list[HumanTask]:

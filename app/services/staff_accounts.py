@@ -24,6 +24,7 @@ from engine.tables import HumanTask
 from ..extensions import db
 from ..models import (
     ACCOUNT_REQUEST_KINDS,
+    ACCOUNT_REQUEST_STATUS,
     AccountRequest,
     ApprovalItem,
     Department,
@@ -213,6 +214,15 @@ def pending_count(admin: User) -> int:
     return db.session.scalar(query) or 0
 
 
+def status_counts(admin: User) -> dict[str, int]:
+    """待审核 / 通过 / 驳回 tab counts in the administrator's scope."""
+    query = select(AccountRequest.status, func.count(AccountRequest.id)).group_by(AccountRequest.status)
+    if (where := _scope_filter(admin)) is not None:
+        query = query.where(where)
+    counts = dict(db.session.execute(query).all())
+    return {status: counts.get(status, 0) for status in ACCOUNT_REQUEST_STATUS}
+
+
 def users(admin: User, q: str = "", limit: int = 200) -> list[User]:
     """Department accounts in the administrator's scope, searched by name, username, phone or department."""
     query = (select(User).join(Department, Department.id == User.department_id)
@@ -344,11 +354,15 @@ def apply(raw: dict[str, Any]) -> Applied:
     if not permissions and not city_admin and "permissions" not in errors:
         errors["permissions"] = "请至少选择一项「事项权限」（受理或办理）"
     verification = None
-    if real_name:
-        verification = _guard("id_number", errors, identity.verifier().verify, real_name,
-                              str(raw.get("id_number") or ""))
-    elif not str(raw.get("id_number") or "").strip():
+    raw_id = str(raw.get("id_number") or "").strip()
+    if not raw_id:
         errors["id_number"] = "请填写「身份证号码」"
+    elif real_name:
+        verification = _guard("id_number", errors, identity.verifier().verify, real_name, raw_id)
+    else:  # the number is still checked, so every wrong field is named at once
+        _guard("id_number", errors, identity.check_id_number, raw_id)
+    if not str(raw.get("sms_code") or "").strip():
+        errors["sms_code"] = "请填写「短信验证码」"
     if errors:
         raise _invalid(errors)
     assert department is not None and phone is not None and verification is not None
@@ -507,8 +521,10 @@ def decide(admin: User, request_id: int, raw_decision: Any, raw_reason: Any) -> 
     db.session.refresh(row)
     if row.user_id == admin.id:
         raise forbid("不能审核本人账号的申请")
+    if row.submitted_by == admin.id:  # an administrator's own change or cancellation needs a second pair of eyes
+        raise forbid("不能审核本人提交的申请，请由同级的另一位管理员审核")
     if row.status != "pending":
-        raise ServiceError(f"该申请已审核（{'通过' if row.status == 'approved' else '驳回'}），请勿重复操作", 409)
+        raise ServiceError(f"该申请已由{decided_by(row)}，请勿重复操作", 409)
     decision = str(raw_decision or "")
     reason = str(raw_reason or "").strip()
     if decision not in ("approve", "reject"):
@@ -522,10 +538,10 @@ def decide(admin: User, request_id: int, raw_decision: Any, raw_reason: Any) -> 
     if decision == "approve":
         _apply(row, now)
         row.status = "approved"
-        _tell(row.user, f"您的审批账号{what}申请（{row.user.username}）已审核通过。")
+        _tell(row.user, f"您的审批账号{what}申请（用户名 {row.user.username}）已审核通过。")
     else:
         row.status, row.reason = "rejected", reason
-        _tell(row.user, f"您的审批账号{what}申请（{row.user.username}）被驳回：{reason}")
+        _tell(row.user, f"您的审批账号{what}申请（用户名 {row.user.username}）被驳回：{reason}")
     row.reviewed_by, row.reviewed_at = admin.id, now
     db.session.flush()
     return row
@@ -550,6 +566,29 @@ def status_lookup(raw_username: Any, raw_phone: Any, raw_code: Any) -> tuple[Use
     return user, my_requests(user)
 
 
+def decided_by(row: AccountRequest) -> str:
+    """「梁管理于2026-03-10 10:00审核通过」: a second decision is told whose stands."""
+    from .filing import visible_datetime
+
+    who = db.session.get(User, row.reviewed_by) if row.reviewed_by else None
+    verdict = ACCOUNT_REQUEST_STATUS.get(row.status, row.status)
+    return f"{who.display_name if who else '管理员'}于{visible_datetime(row.reviewed_at)}审核{verdict}"
+
+
+def reviewer_label(region_code: str) -> str:
+    """Who reviews a request of this review region, as the applicant is told: 省级管理员 or 某市的市州管理员."""
+    region = db.session.get(Region, region_code)
+    if region is None or region.level == "province":
+        return "省级管理员"
+    city = city_of(region)  # a county's accounts are its city's to review
+    return f"{(city or region).name}的市州管理员"
+
+
+def unit_path(department: Department) -> str:
+    """广东省江门市江海区 › 江门市江海区发展和改革局."""
+    return f"{department.region.full_name} › {department.name}"
+
+
 def reviewer_names(rows: list[AccountRequest]) -> dict[int, str]:
     ids = {r.reviewed_by for r in rows if r.reviewed_by} | {r.submitted_by for r in rows}
     if not ids:
@@ -559,3 +598,65 @@ def reviewer_names(rows: list[AccountRequest]) -> dict[int, str]:
 
 def items_by_code() -> dict[str, ApprovalItem]:
     return {i.code: i for i in db.session.scalars(select(ApprovalItem))}
+
+
+# ---- the administrators' organisation page ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrgView:
+    roots: list[RegionNode]
+    users: dict[int, int]  # department id → active accounts
+    sections: dict[tuple[int, str], int]  # (department id, 科室) → active accounts
+    matched: int  # departments shown
+
+
+def org(admin: User, q: str = "") -> OrgView:
+    """The region → department → 科室 tree in the administrator's scope with active-account counts; `q` keeps the
+    departments whose name, 科室 or region name contains it (a region that matches keeps all its departments)."""
+    if not is_admin(admin):
+        raise forbid("只有管理员可以查看组织机构")
+    q = q.strip()
+    counts: dict[int, int] = {}
+    sections: dict[tuple[int, str], int] = {}
+    for department_id, section, n in db.session.execute(
+            select(User.department_id, User.section, func.count(User.id))
+            .where(User.department_id.is_not(None), User.active).group_by(User.department_id, User.section)):
+        counts[department_id] = counts.get(department_id, 0) + n
+        if section:
+            sections[(department_id, section)] = n
+    matched = 0
+
+    def prune(node: RegionNode) -> RegionNode | None:
+        nonlocal matched
+        children = [c for c in (prune(c) for c in node.children) if c is not None]
+        if q and q not in node.region.name:
+            departments = [d for d in node.departments
+                           if q in d.name or any(q in s for s in node.sections.get(d.id, []))]
+        else:
+            departments = node.departments
+        matched += len(departments)
+        if q and not departments and not children and q not in node.region.name:
+            return None
+        return RegionNode(node.region, departments, children, node.sections)
+
+    roots = [n for n in (prune(r) for r in tree(region_codes_of(admin))) if n is not None]
+    return OrgView(roots, counts, sections, matched)
+
+
+def request_permissions(row: AccountRequest) -> list[tuple[str, str, str]]:
+    """What a request asks for, as (item name, 受理/办理, 新增/撤销) rows for the review page."""
+    names = {code: item.name for code, item in items_by_code().items()}
+    payload = row.payload or {}
+    out: list[tuple[str, str, str]] = []
+    for p in payload.get("permissions", []):
+        for key, role in ITEM_ROLES.items():
+            if p.get(key):
+                out.append((names.get(p["item_code"], p["item_code"]), PERMISSION_LABELS[role], "申请"))
+    for verb, key in (("新增", "add"), ("撤销", "remove")):
+        for code, role in payload.get(key, []):
+            out.append((names.get(code, code), PERMISSION_LABELS.get(role, role), verb))
+    return out
+
+
+def held_permissions(user: User) -> set[tuple[str, str]]:
+    return {(r.item_code, r.role) for r in db.session.scalars(select(UserItemRole)
+                                                              .where(UserItemRole.user_id == user.id))}

@@ -135,6 +135,8 @@ def register(app: Flask) -> None:
             return redirect(url_for("reviewer.todo"))
         if current_user.roles.intersection({"supervisor"}):
             return redirect(url_for("supervision.overview"))
+        if current_user.roles.intersection({"province_admin", "city_admin"}):  # an account administrator only
+            return redirect(url_for("staff.requests"))
         if current_user.roles.intersection({"policy", "admin"}):
             return redirect(url_for("studio.home"))
         return render_template("home.html")

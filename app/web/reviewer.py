@@ -2,7 +2,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import case_kinds
-from ..services import ServiceError, access, code_check, filing, inbox, permits, post_requests, task_kinds
+from ..services import (
+    ServiceError,
+    access,
+    code_check,
+    filing,
+    inbox,
+    permits,
+    post_requests,
+    task_kinds,
+    task_transfer,
+)
 from ..services.platform import choices, forms_of_instance
 from . import role_required
 
@@ -69,6 +79,31 @@ def claim(task_id: int):
 def unclaim(task_id: int):
     filing.unclaim(current_user, task_id)
     flash("已退回待签收", "success")
+    return redirect(url_for("reviewer.todo"))
+
+
+def _transfer_page(task_id: int, errors: dict | None = None, message: str = "", status: int = 200):
+    task = access.reviewer_task(current_user, task_id)
+    kind = case_kinds.TASK_KINDS[task_kinds.reviewer_kind(task)]
+    return render_template("reviewer/transfer.html", task=task, back=url_for(kind.page, **kind.page_args(task)),
+                           colleagues=task_transfer.colleagues(current_user, task), errors=errors or {},
+                           message=message, form=request.form, note_max=task_transfer.NOTE_MAX), status
+
+
+@bp.route("/tasks/<int:task_id>/transfer", methods=["GET", "POST"])
+@role_required(*REVIEWER_ROLES)
+def transfer(task_id: int):
+    """转办: the holder of the claim hands the task to a colleague who could claim it, with a note."""
+    if request.method == "GET":
+        return _transfer_page(task_id)
+    try:
+        task, colleague = task_transfer.transfer(current_user, task_id, request.form.get("to_user_id"),
+                                                 request.form.get("note"))
+    except ServiceError as exc:
+        if exc.status not in (409, 422):
+            raise
+        return _transfer_page(task_id, exc.errors, exc.message, exc.status)
+    flash(f"已将「{task.title or task.name}」（{task.name}）转办给{colleague.display_name}", "success")
     return redirect(url_for("reviewer.todo"))
 
 

@@ -13,7 +13,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 TABS = {"todo": "待办", "done": "已办", "unread": "待阅", "read": "已阅"}
 ACTION_LABELS = {"complete": "办理", "refuse": "不予受理/不予同意", "submit": "提交", "report": "报告",
-                 "withdraw": "撤回"}
+                 "withdraw": "撤回", "transfer": "转办"}
 
 
 @bp.app_context_processor
