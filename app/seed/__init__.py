@@ -99,7 +99,7 @@ DEMO_USERS = [
     ("zj_shouli", "韩受理（市住建局）", "staff", None, "江门市住房和城乡建设局", ["acceptor"]),
     ("zj_banli", "杨办理（市住建局）", "staff", None, "江门市住房和城乡建设局", ["handler"]),
     # issue 13: a 经办人 authorised by 示范企业's legal person (see DEMO_AGENTS), and the account administrators
-    ("jingban", "林经办（个人用户）", "individual", None, None, ["applicant"]),
+    ("jingban", "林经办", "individual", None, None, ["applicant"]),
     ("sheng_admin", "黄管理（省发改委·省级管理员）", "staff", None, "广东省发展和改革委员会", ["province_admin"]),
     ("jm_admin", "梁管理（江门市·市州管理员）", "staff", None, "江门市发展和改革局", ["city_admin"]),
     ("gz_admin", "何管理（广州市·市州管理员）", "staff", None, "广州市发展和改革局", ["city_admin"]),

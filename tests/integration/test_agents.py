@@ -1,0 +1,180 @@
+"""经办人 (issue 13, 000 §1.1 第十一步): the legal person authorises a registered individual for all or named
+projects until a date, revokes them; a 经办人 switches between enterprises, is stopped on the next request once
+revoked or expired, and the 办理记录 names both the person and the enterprise they acted for."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AgentAuthorization, Enterprise, Project, TrailEntry, User
+from tests.conftest import at, login
+from tests.integration import test_registration
+from tests.integration.helpers import apply_code, code_form, field_errors, submit_filing
+from tests.integration.test_registration import PASSWORD, register_individual, user_named
+
+accounts = test_registration.accounts  # the same clean-up fixture
+
+DEMO = "江门市示范精密机械有限公司"
+
+
+def authorise(client, who: str, name: str, **form) -> object:
+    response = client.post("/enterprise/agents", data={"who": who, "real_name": name, "scope": "all", **form})
+    assert response.status_code == 302, response.data.decode()
+    return response
+
+
+def grant_of(username: str) -> AgentAuthorization:
+    db.session.expire_all()
+    user = user_named(username)
+    return db.session.scalars(select(AgentAuthorization).where(AgentAuthorization.agent_id == user.id)
+                              .order_by(AgentAuthorization.id.desc())).first()
+
+
+def enterprise_id(uscc: str = "91430300MA4RTM5T6H") -> int:
+    return db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
+
+
+def test_the_legal_person_finds_a_registered_individual_by_username_or_mobile(client, accounts):
+    _, person = register_individual(client, name="马经办")
+    login(client, "qiye")
+    page = client.get("/enterprise/agents").data.decode()
+    assert "林经办" in page and "有效" in page  # the demo 经办人
+    wrong = client.post("/enterprise/agents", data={"who": person["username"], "real_name": "马错名", "scope": "all"})
+    message = field_errors(wrong.data.decode())["who"]
+    assert wrong.status_code == 422 and "个人用户" in message and "注册" in message
+    legal = client.post("/enterprise/agents", data={"who": "qiye2", "real_name": "李经办（另一企业）", "scope": "all"})
+    assert legal.status_code == 422  # a legal-person account is no individual
+    authorise(client, person["phone"], "马经办")
+    grant = grant_of(person["username"])
+    assert (grant.enterprise_id, grant.scope, grant.expires_at) == (enterprise_id(), "all", None)
+    twice = client.post("/enterprise/agents", data={"who": person["username"], "real_name": "马经办", "scope": "all"})
+    assert twice.status_code == 409 and "先撤销" in twice.data.decode()
+    # the first authorisation makes them act for it
+    assert user_named(person["username"]).enterprise_id == enterprise_id()
+
+
+def test_only_the_legal_person_of_the_enterprise_manages_its_agents(client, accounts):
+    login(client, "jingban")
+    assert client.get("/enterprise/agents").status_code == 403
+    client.post("/logout")
+    login(client, "qiye2")
+    grant = grant_of("jingban")
+    assert client.post(f"/enterprise/agents/{grant.id}/revoke").status_code == 404
+    assert grant_of("jingban").revoked_at is None
+    assert "林经办" not in client.get("/enterprise/agents").data.decode()
+
+
+@pytest.mark.clock("2026-03-10 10:00")
+def test_an_expiry_date_is_a_beijing_day_and_not_in_the_past(client, accounts):
+    _, person = register_individual(client, name="郭经办")
+    login(client, "qiye")
+    past = client.post("/enterprise/agents", data={"who": person["username"], "real_name": "郭经办", "scope": "all",
+                                                   "expires_on": "2026-03-09"})
+    assert past.status_code == 422 and "不能早于今天" in field_errors(past.data.decode())["expires_on"]
+    authorise(client, person["username"], "郭经办", expires_on="2026-03-10")
+    assert "2026-03-10" in client.get("/enterprise/agents").data.decode()
+    agent = client.application.test_client()
+    login(agent, person["username"], PASSWORD)
+    at("2026-03-10 23:59")  # still the day named
+    assert agent.get("/enterprise/").status_code == 200
+    at("2026-03-11 00:00")
+    stopped = agent.get("/enterprise/")
+    assert stopped.headers["Location"].endswith("/account/acting")
+    assert "已过期" in agent.get(stopped.headers["Location"]).data.decode()
+    assert user_named(person["username"]).enterprise_id is None
+    assert "已过期" in client.get("/enterprise/agents").data.decode()
+
+
+def test_a_revoked_agent_is_refused_on_the_next_request(client, accounts, app):
+    agent = app.test_client()
+    login(agent, "jingban")
+    assert agent.get("/enterprise/").status_code == 200
+    login(client, "qiye")
+    page = client.get("/enterprise/agents").data.decode()
+    assert 'data-confirm="确定撤销' in page  # asked before it is done
+    assert client.post(f"/enterprise/agents/{grant_of('jingban').id}/revoke").status_code == 302
+    # the very next request, also a POST that would have made a project, is stopped
+    refused = agent.post("/enterprise/code/new", data=code_form())
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/account/acting")
+    assert db.session.scalar(select(Project.id)) is None
+    assert "已被企业法人撤销" in agent.get("/account/acting").data.decode()
+    assert agent.get("/enterprise/").headers["Location"].endswith("/account/acting")
+    assert "已撤销" in client.get("/enterprise/agents").data.decode()
+
+
+def test_named_projects_only_and_no_new_code(client, accounts, app):
+    login(client, "qiye")
+    first, second = apply_code(client), apply_code(client)
+    ids = {p.code: p.id for p in db.session.scalars(select(Project))}
+    _, person = register_individual(client, name="钱经办")
+    narrow = client.post("/enterprise/agents", data={"who": person["username"], "real_name": "钱经办",
+                                                     "scope": "projects"})
+    assert narrow.status_code == 422 and "project_ids" in field_errors(narrow.data.decode())
+    authorise(client, person["username"], "钱经办", scope="projects", project_ids=[str(ids[first])])
+    assert "钱经办" in client.get("/enterprise/agents").data.decode()
+    agent = app.test_client()
+    login(agent, person["username"], PASSWORD)
+    listed = agent.get("/enterprise/").data.decode()
+    assert first in listed and second not in listed
+    assert agent.get(f"/enterprise/projects/{ids[first]}").status_code == 200
+    assert agent.get(f"/enterprise/projects/{ids[second]}").status_code == 403
+    assert agent.post("/enterprise/code/new", data=code_form()).status_code == 403  # no 领码 for named projects
+    assert agent.get(f"/enterprise/filings/new?code={second}").status_code == 200  # the form opens, but
+    refused = agent.post("/enterprise/filings/new", data={"project_code": second, "action": "save"})
+    assert refused.status_code in (403, 422) and "经办授权" in refused.data.decode()
+
+
+def test_an_agent_of_two_enterprises_switches_explicitly(client, accounts, app):
+    _, person = register_individual(client, name="孙经办")
+    for legal in ("qiye", "qiye2"):
+        login(client, legal)
+        authorise(client, person["username"], "孙经办")
+        client.post("/logout")
+    login(client, person["username"], PASSWORD)
+    page = client.get("/account/acting").data.decode()
+    assert DEMO in page and "另一" in page or "91440300" in page or "代表" in page
+    other = enterprise_id("91440300MA5DC0G84E")
+    assert client.post("/account/acting", data={"enterprise_id": str(other)}).status_code == 302
+    assert user_named(person["username"]).enterprise_id == other
+    assert "切换企业" in client.get("/account/acting").data.decode()
+    stranger = db.session.scalar(select(Enterprise.id).where(Enterprise.id.not_in([other, enterprise_id()])))
+    if stranger is not None:
+        assert client.post("/account/acting", data={"enterprise_id": str(stranger)}).status_code == 403
+    assert client.post("/account/acting", data={"enterprise_id": ""}).status_code == 302  # stop acting
+    assert user_named(person["username"]).enterprise_id is None
+    login(client, "qiye")  # a legal person has no switch page
+    assert client.post("/account/acting", data={"enterprise_id": str(other)}).status_code == 302
+    assert user_named("qiye").enterprise_id == enterprise_id()
+
+
+def test_the_trail_names_the_agent_and_the_enterprise_they_acted_for(client, accounts, app):
+    login(client, "jingban")
+    application = submit_filing(client, apply_code(client))
+    entries = list(db.session.scalars(select(TrailEntry).where(TrailEntry.instance_id == application.instance_id)))
+    jingban = user_named("jingban")
+    mine = [e for e in entries if e.actor == str(jingban.id)]
+    assert mine and all(e.detail["acting_for"] == {"id": enterprise_id(), "name": DEMO} for e in mine)
+    label = f"林经办（经办人，代表{DEMO}）"
+    assert label in client.get(f"/enterprise/filings/{application.id}").data.decode()
+    # a later switch does not rename history: the legal person's view still names the enterprise acted for
+    client.post("/account/acting", data={"enterprise_id": ""})
+    client.post("/logout")
+    login(client, "qiye")
+    assert label in client.get(f"/enterprise/filings/{application.id}").data.decode()
+    # and a legal person's own steps carry no 经办人 mark
+    assert all("acting_for" not in (e.detail or {}) for e in entries if e.actor != str(jingban.id))
+    assert re.search(r"企业提交", client.get(f"/enterprise/filings/{application.id}").data.decode())
+
+
+def test_the_nav_shows_whom_an_agent_acts_for(client, accounts):
+    login(client, "jingban")
+    page = client.get("/account/acting").data.decode()
+    assert f"代表 {DEMO} · 切换企业" in page and "个人信息" in page
+    client.post("/logout")
+    login(client, "qiye")
+    page = client.get("/enterprise/").data.decode()
+    assert "企业信息" in page and "经办人管理" in page
+    assert db.session.scalar(select(User.id).where(User.username == "qiye"))
