@@ -85,7 +85,11 @@ def unclaim(task_id: int):
 def _transfer_page(task_id: int, errors: dict | None = None, message: str = "", status: int = 200):
     task = access.reviewer_task(current_user, task_id)
     kind = case_kinds.TASK_KINDS[task_kinds.reviewer_kind(task)]
-    return render_template("reviewer/transfer.html", task=task, back=url_for(kind.page, **kind.page_args(task)),
+    try:
+        back = url_for(kind.page, **kind.page_args(task))
+    except ServiceError:  # the case behind it is gone: back to the list
+        back = url_for("reviewer.todo")
+    return render_template("reviewer/transfer.html", task=task, back=back,
                            colleagues=task_transfer.colleagues(current_user, task), errors=errors or {},
                            message=message, form=request.form, note_max=task_transfer.NOTE_MAX), status
 

@@ -57,7 +57,8 @@ def _apply_page(values: dict[str, Any], errors: dict[str, str], status: int = 20
     accept, handle = _checked(values)
     return render_template("staff/apply.html", units=staff.flat_units(), values=values, errors=errors,
                            department=department, items=staff.items_for(department) if department else [],
-                           accept=accept, handle=handle, password_rule=identity.PASSWORD_RULE), status
+                           accept=accept, handle=handle, password_rule=identity.PASSWORD_RULE,
+                           reviewer_of=lambda d: staff.reviewer_label(staff.review_region(d))), status
 
 
 @bp.route("/staff/apply", methods=["GET", "POST"])
