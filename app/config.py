@@ -36,6 +36,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMS_GATEWAY": env.get("SMS_GATEWAY", "app.services.notify:OutboxGateway"),
         # Real-name verification (000 §1.1): the default checks what can be checked offline and says so.
         "REALNAME_VERIFIER": env.get("REALNAME_VERIFIER", "app.services.identity:OfflineVerifier"),
+        # Sign-in (002 §2.1): lockout counted from the sign-in log; see app/services/signin.py and the README.
+        "SIGNIN_ACCOUNT_FAILURES": int(env.get("SIGNIN_ACCOUNT_FAILURES", "5")),  # per account …
+        "SIGNIN_SOURCE_FAILURES": int(env.get("SIGNIN_SOURCE_FAILURES", "20")),  # … and per source address
+        "SIGNIN_WINDOW_MINUTES": int(env.get("SIGNIN_WINDOW_MINUTES", "15")),  # … within this many minutes
+        "SIGNIN_LOCK_MINUTES": int(env.get("SIGNIN_LOCK_MINUTES", "15")),  # locked this long after the last failure
+        "SIGNIN_CAPTCHA_AFTER": int(env.get("SIGNIN_CAPTCHA_AFTER", "1")),  # failures before the image captcha
+        # CA certificate / provincial unified identity: "package.module:Class" of signin.SigninProvider, comma separated
+        "SIGNIN_PROVIDERS": [p.strip() for p in env.get("SIGNIN_PROVIDERS", "").split(",") if p.strip()],
         # Strict-Transport-Security max-age, sent only in production (app/web/security.py)
         "HSTS_MAX_AGE": int(env.get("HSTS_MAX_AGE", str(365 * 24 * 3600))),
     }

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHash, VerifyMismatchError
-from sqlalchemy import select, update
-
-from engine import clock
+from sqlalchemy import update
 
 from ..extensions import db
 from ..models import User
-from . import ServiceError, use_case
+from . import use_case
 
 _hasher = PasswordHasher()
 # Compared against when the user does not exist, so timing does not reveal which usernames exist.
@@ -19,17 +17,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-@use_case
-def authenticate(username: str, password: str) -> User:
-    user = db.session.scalars(select(User).where(User.username == username.strip())).unique().first()
+def verify_password(user: User | None, password: str) -> bool:
+    """The password matches the account's; a missing account is checked against a dummy hash, so the time taken
+    does not reveal which usernames exist (app/services/signin.py does the sign-in itself)."""
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY, password)
+        _hasher.verify(user.password_hash if user else _DUMMY, password or "")
     except (VerifyMismatchError, InvalidHash):
-        user = None
-    if user is None or not user.active:
-        raise ServiceError("用户名或密码错误", 401)
-    user.last_login_at = clock.utcnow_naive()
-    return user
+        return False
+    return user is not None
 
 
 @use_case

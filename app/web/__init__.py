@@ -22,7 +22,11 @@ def _load_user(session_id: str) -> User | None:
     user_id, _, generation = session_id.partition(":")
     try:
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.session_generation == int(generation) else None
+        # an inactive or cancelled (注销) account loads as nobody: refused on its very next request, not only at
+        # its next sign-in
+        if user is None or not user.active or user.cancelled_at is not None:
+            return None
+        return user if user.session_generation == int(generation) else None
     except ValueError:
         return None
 
