@@ -103,7 +103,10 @@ DEMO_USERS = [
     ("sheng_admin", "黄管理（省发改委·省级管理员）", "staff", None, "广东省发展和改革委员会", ["province_admin"]),
     ("jm_admin", "梁管理（江门市·市州管理员）", "staff", None, "江门市发展和改革局", ["city_admin"]),
     ("gz_admin", "何管理（广州市·市州管理员）", "staff", None, "广州市发展和改革局", ["city_admin"]),
+    # a legacy department account from before real-person verification: sent to 实名实人核验 at sign-in (002 §1.2)
+    ("laoshenpi", "曾审批（市发改局·原有账号）", "staff", None, "江门市发展和改革局", []),
 ]
+LEGACY_USERS = {"laoshenpi"}  # realname_level "none"
 # 经办人 → the enterprise (USCC) whose legal person authorised them for all its projects, without expiry
 DEMO_AGENTS = [("jingban", "91430300MA4RTM5T6H", "qiye")]
 ENTERPRISES = [
@@ -174,7 +177,8 @@ def seed_demo() -> None:
                     department_id=db.session.scalar(select(Department.id).where(Department.name == dept)) if dept else None)
         user.role_rows = [UserRole(role=r) for r in roles]
         # demo people count as verified by the province's real-name service (002 §1.2 asks only legacy accounts)
-        user.realname_level, user.realname_at = "verified", clock.utcnow_naive()
+        if username not in LEGACY_USERS:
+            user.realname_level, user.realname_at = "verified", clock.utcnow_naive()
         db.session.add(user)
     db.session.flush()
     for agent, uscc, legal in DEMO_AGENTS:
