@@ -17,7 +17,8 @@ from . import role_required
 bp = Blueprint("registration", __name__)
 
 KINDS = {"individual": "个人用户", "enterprise": "法人用户"}
-KEEP = ("real_name", "id_number", "phone", "username", "enterprise_name", "uscc", "legal_rep", "legal_rep_id", "address")
+KEEP = ("real_name", "id_number", "phone", "username", "enterprise_name", "uscc", "legal_rep", "legal_rep_id", "address",
+        "sms_code")
 # pages a 经办人 acting for no enterprise cannot use: they go to the switch page instead
 APPLICANT_PAGES = ("enterprise.", "declarations.")
 
