@@ -2,7 +2,7 @@
 person's 经办人 authorisations, a 经办人's switch between enterprises, change of phone, account cancellation."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from engine import clock
@@ -11,7 +11,7 @@ from ..models import AUTH_SCOPES, REALNAME_LEVELS
 from ..services import ServiceError, agents
 from ..services import registration as accounts
 from ..services.calendar import today
-from ..services.identity import CODE_RESEND, PASSWORD_RULE, verifier
+from ..services.identity import CODE_RESEND, PASSWORD_RULE, OfflineVerifier, verifier
 from . import role_required
 
 bp = Blueprint("registration", __name__)
@@ -24,11 +24,13 @@ APPLICANT_PAGES = ("enterprise.", "declarations.")
 
 
 def _verifier_note() -> str:
-    """What the configured real-name verifier checks, in its own words (the offline one says it is not connected)."""
-    try:
-        return verifier().verify("张三", "11010519491231002X").message
-    except ServiceError:
-        return ""
+    """What the configured real-name verifier checks, before anyone is verified: the offline one's own words (it
+    makes no call), or the `notice` a province's verifier class declares (asking a remote service about a sample
+    person on every page view would be wrong)."""
+    checker = verifier()
+    if isinstance(checker, OfflineVerifier):
+        return checker.verify("张三", "11010519491231002X").message
+    return getattr(checker, "notice", "") or "实名信息将由省实名认证服务核验。"
 
 
 # ---- the 经办人 guard: a revoked or expired authorisation stops the very next request ---------------------------
@@ -91,6 +93,19 @@ def register():
         return _page(kind, values, exc.errors or {"_": exc.message}, exc.status)
     return render_template("registration/done.html", user=done.user, kind=kind, kinds=KINDS,
                            verification=done.verification, level=REALNAME_LEVELS[done.verification.level])
+
+
+@bp.route("/register/send-code", methods=["POST"])
+def send_code():
+    """获取验证码 without leaving the page (registration.js), so chosen files and passwords stay; without
+    JavaScript the button submits the whole form instead (action=send_code above)."""
+    try:
+        ttl = accounts.send_register_code(request.form.get("phone", ""))
+    except ServiceError as exc:
+        return jsonify(message=exc.message, errors=exc.errors), exc.status
+    phone = request.form.get("phone", "").strip()
+    return jsonify(message=f"验证码已发送至 {phone}，{int(ttl.total_seconds() // 60)}分钟内有效",
+                   wait=int(CODE_RESEND.total_seconds()))
 
 
 def _file(name: str) -> bytes | None:

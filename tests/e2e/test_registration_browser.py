@@ -59,8 +59,8 @@ def sign_in(page: Page, username: str, password: str) -> None:
 
 def ask_code(page: Page, live_server, phone: str) -> None:
     page.fill("#f_phone", phone)
-    page.get_by_role("button", name="获取验证码").click()
-    expect(page.locator(".flash.success")).to_contain_text("验证码已发送")
+    page.get_by_role("button", name="获取验证码").click()  # in the background: nothing typed or chosen is lost
+    expect(page.locator("#code-status")).to_contain_text(f"验证码已发送至 {phone}")
     expect(page.locator("#send-code")).to_be_disabled()  # the resend countdown
     expect(page.locator("#send-code")).to_contain_text("秒后可重新获取")
     page.fill("#f_sms_code", sms_code(live_server, phone))

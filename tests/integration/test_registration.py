@@ -166,6 +166,19 @@ def test_a_resend_within_a_minute_is_refused_with_the_wait(client, accounts):
     assert again.status_code == 429 and "秒后" in again.data.decode()
 
 
+def test_the_background_send_code_endpoint_answers_json(client, accounts):
+    phone = new_phone()
+    sent = client.post("/register/send-code", data={"phone": phone}, headers={"Accept": "application/json"})
+    assert sent.status_code == 200 and sent.json["wait"] == 60 and phone in sent.json["message"]
+    assert sent_code(phone)
+    again = client.post("/register/send-code", data={"phone": phone}, headers={"Accept": "application/json"})
+    assert again.status_code == 429 and "秒后" in again.json["message"]
+    bad = client.post("/register/send-code", data={"phone": "12345"}, headers={"Accept": "application/json"})
+    assert bad.status_code == 422 and "手机号码" in bad.json["errors"]["phone"]
+    taken = client.post("/register/send-code", data={"phone": "13900000000"})  # qiye's number
+    assert taken.status_code == 409 and "已注册" in taken.json["errors"]["phone"]
+
+
 def test_bad_fields_are_each_named_and_nothing_is_written(client, accounts):
     response, data = register_individual(client, name="李", id_number="110105198503120011", username="9bad",
                                          password="short", password2="short")
