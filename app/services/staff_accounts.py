@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from engine import clock
 from engine.tables import HumanTask
@@ -251,18 +252,6 @@ def permissions_of(user_ids: list[int]) -> dict[int, list[tuple[ApprovalItem, st
     return out
 
 
-def region_codes_of(admin: User) -> set[str] | None:
-    """The regions whose departments an administrator's organisation tree shows (None: all)."""
-    codes = scope_regions(admin)
-    if codes is None:
-        return None
-    # a province administrator sees the provincial departments; the city administrators they review sit in cities
-    return codes | ({c.region_code for c in db.session.scalars(
-        select(Department).join(User, User.department_id == Department.id)
-        .join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "city_admin"))}
-        if "province_admin" in admin.roles else set())
-
-
 # ---- reading the permission checkboxes ------------------------------------------------------------------------
 def _permissions(raw: dict[str, Any], department: Department | None, errors: dict[str, str]) -> list[dict]:
     """[{item_code, accept, handle}] from the lists `accept` and `handle` of item codes; each item must be an active
@@ -308,6 +297,13 @@ def _guard(field: str, errors: dict[str, str], check: Any, *args: Any, **kwargs:
     except ServiceError as exc:
         errors.update(exc.errors or {field: exc.message})
         return None
+
+
+def _account_of_person(id_number: str) -> User | None:
+    """The person's department account in use or waiting for review (a cancelled or rejected one may apply again)."""
+    pending = select(AccountRequest.user_id).where(AccountRequest.status == "pending")
+    return db.session.scalars(select(User).where(User.kind == "staff", User.id_number == id_number,
+                                                 or_(User.active, User.id.in_(pending)))).first()
 
 
 # ---- applying -------------------------------------------------------------------------------------------------
@@ -361,6 +357,9 @@ def apply(raw: dict[str, Any]) -> Applied:
         verification = _guard("id_number", errors, identity.verifier().verify, real_name, raw_id)
     else:  # the number is still checked, so every wrong field is named at once
         _guard("id_number", errors, identity.check_id_number, raw_id)
+    if "id_number" not in errors and (held := _account_of_person(raw_id.upper())) is not None:
+        errors["id_number"] = (f"该身份证号码已有审批账号或待审核的申请（用户名 {held.username}）：一人一个账号，"
+                               "需要其他事项权限请登录后在「我的账号」中申请变更")
     if not str(raw.get("sms_code") or "").strip():
         errors["sms_code"] = "请填写「短信验证码」"
     if errors:
@@ -376,7 +375,11 @@ def apply(raw: dict[str, Any]) -> Applied:
                 realname_level=verification.level, realname_at=now, section=section, position=position,
                 password_changed_at=now)
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same username submitted a moment earlier by someone else
+        db.session.rollback()
+        raise ServiceError("「用户名」已被使用，请换一个", 422, {"username": "「用户名」已被使用，请换一个"}) from None
     request_ = AccountRequest(kind="new", user_id=user.id, department_id=department.id,
                               region_code=review_region(department, city_admin), submitted_by=user.id,
                               payload={"section": section, "position": position, "roles": roles,
@@ -624,21 +627,28 @@ def org(admin: User, q: str = "") -> OrgView:
         if section:
             sections[(department_id, section)] = n
     matched = 0
+    codes = scope_regions(admin)
+    # whose accounts the administrator reviews: the departments of the scope's regions; a 省级管理员 also the
+    # departments where the 市州管理员 they review sit
+    admins_at = set(db.session.scalars(select(User.department_id).join(UserRole, UserRole.user_id == User.id)
+                                       .where(UserRole.role == "city_admin"))) if "province_admin" in admin.roles else set()
+
+    def allowed(department: Department) -> bool:
+        return codes is None or review_region(department) in codes or department.id in admins_at
 
     def prune(node: RegionNode) -> RegionNode | None:
         nonlocal matched
         children = [c for c in (prune(c) for c in node.children) if c is not None]
+        departments = [d for d in node.departments if allowed(d)]
         if q and q not in node.region.name:
-            departments = [d for d in node.departments
-                           if q in d.name or any(q in s for s in node.sections.get(d.id, []))]
-        else:
-            departments = node.departments
+            departments = [d for d in departments if q in d.name or any(q in s for s in node.sections.get(d.id, []))]
         matched += len(departments)
-        if q and not departments and not children and q not in node.region.name:
+        in_scope = codes is None or node.region.code in codes
+        if not departments and not children and (q or not in_scope):
             return None
         return RegionNode(node.region, departments, children, node.sections)
 
-    roots = [n for n in (prune(r) for r in tree(region_codes_of(admin))) if n is not None]
+    roots = [n for n in (prune(r) for r in tree()) if n is not None]
     return OrgView(roots, counts, sections, matched)
 
 

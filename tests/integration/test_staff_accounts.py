@@ -6,31 +6,34 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import lxml.html
 import pytest
 from sqlalchemy import delete, func, select
+from stdnum.cn import ric
 
 from app.extensions import db
 from app.models import (
     AccountRequest,
+    ApprovalItem,
     Department,
     HumanTask,
     Notification,
     SigninLog,
     SmsCode,
     SmsMessage,
+    StudioChange,
     User,
     UserItemRole,
     UserRole,
 )
-from app.services import access, inbox
+from app.services import access, catalogue_admin, inbox
 from tests.conftest import login
 from tests.integration.approval_helpers import declare, item_task, new_project
 from tests.integration.helpers import field_errors
 
 PASSWORD = "Shenpi#2026x"
-ID_NUMBER = "430302199911093456"  # the sample of 002 §2.3; passes GB 11643
 
 
 def user(username: str) -> User:
@@ -75,6 +78,14 @@ def isolated(app) -> Iterator:
         _cleanup(*marks)
 
 
+def id_number() -> str:
+    """A valid resident ID number of someone born 1995–2004 in 江海区 (a code stdnum knows from 1995 on), different for
+    every applicant (one account a person)."""
+    born = date(1995, 1, 1) + timedelta(days=uuid.uuid4().int % 3650)
+    body = f"440704{born:%Y%m%d}{uuid.uuid4().int % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum takes the whole number, check digit slot included
+
+
 def phone() -> str:
     return "137" + str(uuid.uuid4().int)[:8]
 
@@ -90,7 +101,7 @@ def sms_code(client, number: str) -> str:
 def form(client, unit: str = "江门市江海区发展和改革局", accept=("proposal",), handle=(), **overrides) -> dict:
     number = overrides.pop("phone", None) or phone()
     values = {"department_id": str(department(unit).id), "section": "投资科", "position": "科员", "real_name": "李新",
-              "id_number": ID_NUMBER, "phone": number, "username": "r" + uuid.uuid4().hex[:10],
+              "id_number": id_number(), "phone": number, "username": "r" + uuid.uuid4().hex[:10],
               "password": PASSWORD, "password2": PASSWORD, "accept": list(accept), "handle": list(handle)}
     values.update(overrides)
     if "sms_code" not in values:
@@ -148,6 +159,16 @@ def test_every_field_of_the_application_is_named_when_wrong(client, fresh):
     # nothing was written, and the SMS code was not spent by a refused form
     assert db.session.scalar(select(func.count(AccountRequest.id)).join(User, User.id == AccountRequest.user_id)
                              .where(User.phone == values["phone"])) == 0
+
+
+def test_one_person_one_account(client, fresh):
+    row = apply(client)
+    values = form(client, id_number=row.user.id_number)
+    response = client.post("/staff/apply", data=values)
+    assert response.status_code == 422 and row.user.username in field_errors(response.data.decode())["id_number"]
+    assert decide(client, "jm_admin", row.id, "reject", "科室填写有误").status_code == 302
+    client.post("/logout")
+    assert apply(client, id_number=row.user.id_number).status == "pending"  # a rejected applicant applies again
 
 
 def test_no_permission_and_a_wrong_sms_code_are_refused(client, fresh):
@@ -381,7 +402,8 @@ def test_org_tree_and_users_are_scoped_and_searchable(client, fresh):
     client.post("/logout")
     login(client, "sheng_admin")
     org = lxml.html.fromstring(client.get("/staff/org").data).xpath("//ul[@id='org']//a/text()")
-    assert "广东省发展和改革委员会" in org
+    # the provincial departments, and the departments of the 市州管理员 the province reviews: nothing else
+    assert set(org) == {"广东省发展和改革委员会", "江门市发展和改革局", "广州市发展和改革局"}
     assert client.get(f"/staff/users/{user('jm_admin').id}").status_code == 200  # city admins are the province's
     assert client.get(f"/staff/users/{user('shouli').id}").status_code == 403
 
@@ -393,3 +415,45 @@ def test_administrators_land_on_the_review_page_with_the_pending_count(client, f
     assert response.headers["Location"].endswith("/staff/requests")
     nav = lxml.html.fromstring(client.get("/staff/requests").data).xpath("string(//a[@id='nav-staff'])")
     assert re.search(r"账号审核\s*\d+", nav)
+
+
+@pytest.fixture
+def new_item(ctx) -> Iterator[str]:
+    """A 发改 item made in the 事项目录 as policy staff make it: no seed grants it to anyone."""
+    last_change = db.session.scalar(select(func.max(StudioChange.id))) or 0
+    code = f"new_{uuid.uuid4().hex[:6]}"
+    catalogue_admin.save_item(user("zhengce"), {
+        "code": code, "name": "重大项目稳评审查（测试）", "kinds": ["approval"], "stage": "立项用地规划许可",
+        "dept_type": "发改", "level": "county", "unit": "workday", "promised_limit": "10", "statutory_limit": "20",
+        "max_extension": "0", "legal_basis": "地方规定", "limit_source": "地方做法", "active": "on",
+        "materials": [{"name": "社会稳定风险评估报告", "required": "on", "pdf_only": "on"}]})
+    yield code
+    db.session.rollback()
+    db.session.execute(delete(StudioChange).where(StudioChange.id > last_change))
+    db.session.execute(delete(UserItemRole).where(UserItemRole.item_code == code))
+    db.session.delete(db.session.get(ApprovalItem, code))
+    db.session.commit()
+
+
+def test_a_new_catalogue_item_is_granted_through_the_review(client, fresh, new_item):
+    row = apply(client, accept=("proposal",))
+    codes = {i["code"] for i in client.get(f"/staff/apply/items?department_id={row.department_id}").get_json()["items"]}
+    assert new_item in codes  # a new applicant can ask for it at once
+    decide(client, "jm_admin", row.id)
+    account = user(row.user.username)
+    client.post("/logout")
+    login(client, account.username, PASSWORD)
+    page = lxml.html.fromstring(client.get("/accounts/mine").data)
+    assert page.xpath(f"//table[@id='permissions']//input[@name='handle'][@value='{new_item}']")
+    client.post(f"/staff/users/{account.id}/change", data={"section": "投资科", "position": "科员",
+                                                           "accept": ["proposal"], "handle": [new_item]})
+    change = db.session.scalar(select(AccountRequest).where(AccountRequest.user_id == account.id,
+                                                            AccountRequest.kind == "change"))
+    client.post("/logout")
+    login(client, "jm_admin")
+    detail = lxml.html.fromstring(client.get(f"/staff/requests/{change.id}").data)
+    assert "重大项目稳评审查（测试）" in detail.xpath("string(//table[@id='requested-permissions'])")
+    assert decide(client, "jm_admin", change.id).status_code == 302
+    db.session.expire_all()
+    assert (new_item, "handler") in access.item_permissions(user(account.username))
+    assert "handler" in user(account.username).roles  # the role the permission refines came with it
