@@ -29,9 +29,10 @@ from app.models import (
     UserRole,
 )
 from app.services import access, catalogue_admin, inbox
-from tests.conftest import login
+from tests.conftest import BACKEND, login
 from tests.integration.approval_helpers import declare, item_task, new_project
 from tests.integration.helpers import field_errors
+from tests.integration.test_concurrency import _race
 
 PASSWORD = "Shenpi#2026x"
 
@@ -457,3 +458,21 @@ def test_a_new_catalogue_item_is_granted_through_the_review(client, fresh, new_i
     db.session.expire_all()
     assert (new_item, "handler") in access.item_permissions(user(account.username))
     assert "handler" in user(account.username).roles  # the role the permission refines came with it
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="real row-level concurrency needs PostgreSQL")
+def test_two_administrators_deciding_at_once_one_wins_the_other_is_told_who(client, app, fresh):
+    for round_ in range(3):
+        row = apply(client)
+        admins = [login(app.test_client(), name) for name in ("jm_admin", "admin")]
+        url = f"/staff/requests/{row.id}/decide"
+        responses = _race(*(lambda a=a, d=d, url=url: a.post(url, data={"decision": d, "reason": "并发"})
+                            for a, d in zip(admins, ("approve", "reject"), strict=True)))
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [302, 409], (round_, codes)
+        db.session.expire_all()
+        decided = db.session.get(AccountRequest, row.id)
+        loser = responses[[r.status_code for r in responses].index(409)].data.decode()
+        winner = "梁管理" if decided.reviewed_by == user("jm_admin").id else "系统管理员"
+        assert winner in loser and decided.status in ("approved", "rejected")
+        assert user(row.user.username).active is (decided.status == "approved")
