@@ -109,39 +109,39 @@ def _reviewer_step(client, username: str, instance_id: int, bpmn_id: str, data: 
     assert response.status_code == 302, response.data.decode()[:2000]
 
 
-def build_side(client, side: str) -> Records:
+def _issued_permit(client, spec: SideSpec, name: str) -> tuple[Project, int, int, Permit]:
+    """The legal person files a project and the side's 发改局 issues the certificate."""
     from app.models import FilingApplication
 
-    spec = SIDES[side]
-    out = Records()
-    names = {key: f"授权测试{spec.tag}方{label}项目" for key, label in
-             (("filing", "备案"), ("approval", "审批"), ("scoped", "指定"))}
-
-    # a filing project whose certificate is issued: permit, certificate, progress instance
     _login(client, spec.legal)
-    filed = _code(client, spec, "filing", names["filing"])
+    filed = _code(client, spec, "filing", name)
     application_id = _filing(client, spec, filed.code)
     instance_id = db.session.get(FilingApplication, application_id).instance_id
     _reviewer_step(client, spec.acceptor, instance_id, "accept", {"decision": "accept"})
     _reviewer_step(client, spec.handler, instance_id, "review", {"decision": "pass"})
     _reviewer_step(client, spec.handler, instance_id, "issue", {"confirm": "on"})
     db.session.expire_all()
-    permit = db.session.scalars(select(Permit).where(Permit.project_id == filed.id)).one()
+    return filed, application_id, instance_id, db.session.scalars(select(Permit).where(
+        Permit.project_id == filed.id)).one()
 
-    # a change request with one attached file, waiting for the side's acceptor
+
+def _change(client, spec: SideSpec, permit: Permit, scale: str) -> PostRequest:
+    """A change request with one attached file, waiting for the side's acceptor."""
     _login(client, spec.legal)
     response = client.post(f"/enterprise/permits/{permit.id}/change", data={
-        "change_scale_content": "on", "scale_content": "购置数控加工中心30台", "reason": "市场需求扩大",
+        "change_scale_content": "on", "scale_content": scale, "reason": "市场需求扩大",
         "files": (io.BytesIO(pdf_bytes("change")), "变更说明.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 302, response.data.decode()[:2000]
     db.session.expire_all()
-    request_ = db.session.scalars(select(PostRequest).where(PostRequest.permit_id == permit.id)).one()
-    request_task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == request_.instance_id,
-                                                              HumanTask.assignee.is_(None))).first()
+    return db.session.scalars(select(PostRequest).where(PostRequest.permit_id == permit.id)
+                              .order_by(PostRequest.id.desc())).first()
 
-    # an 审批 project declared with its materials: declaration, 项目建议书 case in the side's 发改局, attachment
-    approval = _code(client, spec, "approval", names["approval"])
-    response = client.post(f"/enterprise/declarations/start/{approval.id}")
+
+def _declared(client, spec: SideSpec, name: str) -> tuple[Project, Declaration]:
+    """An 审批 project declared with its materials; its 项目建议书 goes to the side's 发改局."""
+    _login(client, spec.legal)
+    project = _code(client, spec, "approval", name)
+    response = client.post(f"/enterprise/declarations/start/{project.id}")
     assert response.status_code == 302, response.data.decode()[:2000]
     declaration_id = int(re.search(r"/declarations/(\d+)", response.headers["Location"]).group(1))
     assert client.post(f"/enterprise/declarations/{declaration_id}/answers", data=FOUR_ITEMS).status_code == 302
@@ -150,13 +150,56 @@ def build_side(client, side: str) -> Records:
                                                                                       "pledge": "on"})
     assert response.status_code == 302, response.data.decode()[:2000]
     db.session.expire_all()
-    declaration = db.session.get(Declaration, declaration_id)
-    case = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id == declaration_id,
+    return project, db.session.get(Declaration, declaration_id)
+
+
+def _proposal(declaration: Declaration) -> tuple[ItemCase, HumanTask | None]:
+    db.session.expire_all()
+    case = db.session.scalars(select(ItemCase).where(ItemCase.declaration_id == declaration.id,
                                                      ItemCase.item_code == "proposal")).one()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == declaration.instance_id,
+                                                      HumanTask.scope == "proposal")).first()
+    return case, task
+
+
+def _approve_proposal(client, spec: SideSpec, declaration: Declaration) -> None:
+    """受理, 审查 and 批复 of the 项目建议书 by the side's reviewers: its decision document exists."""
+    for username, data in ((spec.acceptor, {"decision": "accept", "code_verified": "on"}),
+                           (spec.handler, {"decision": "decide", "opinion": "材料齐全，符合要求"}),
+                           (spec.handler, {"result": "approve", "doc_number": f"授权测试〔2026〕{declaration.id}号",
+                                           "doc_title": "关于项目建议书的批复", "opinion": "同意。"})):
+        _login(client, username)
+        case, task = _proposal(declaration)
+        if task.assignee is None:
+            assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 302
+        response = client.post(f"/reviewer/cases/{case.id}/tasks/{task.id}/complete", data=data)
+        assert response.status_code == 302, response.data.decode()[:2000]
+
+
+def build_side(client, side: str) -> Records:
+    spec = SIDES[side]
+    out = Records()
+    names = {key: f"授权测试{spec.tag}方{label}项目" for key, label in
+             (("filing", "备案"), ("approval", "审批"), ("open", "在办"), ("scoped", "指定"))}
+
+    # a filed project: permit, certificate, progress instance; a change request issued (its 变更函 and file exist),
+    # then a second one waiting for the side's acceptor (the side's open reviewer task)
+    filed, application_id, instance_id, permit = _issued_permit(client, spec, names["filing"])
+    request_ = _change(client, spec, permit, "购置数控加工中心30台")
+    _reviewer_step(client, spec.acceptor, request_.instance_id, "accept", {"decision": "accept"})
+    _reviewer_step(client, spec.handler, request_.instance_id, "review", {"decision": "pass"})
+    _reviewer_step(client, spec.handler, request_.instance_id, "issue", {"confirm": "on", "opinion": "同意变更"})
+    waiting = _change(client, spec, permit, "购置数控加工中心40台")
+    request_task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == waiting.instance_id)).one()
+
+    # two 审批 projects: one whose 项目建议书 is approved (its decision document exists), one still open there
+    approval, declaration = _declared(client, spec, names["approval"])
+    _approve_proposal(client, spec, declaration)
+    open_project, open_declaration = _declared(client, spec, names["open"])
+    case, case_task = _proposal(open_declaration)
     assert db.session.get(Department, case.department_id).name == spec.authority
-    case_task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == declaration.instance_id,
-                                                           HumanTask.scope == "proposal")).one()
-    attachment = db.session.scalars(select(Attachment).where(Attachment.declaration_id == declaration_id)).first()
+    attachment = db.session.scalars(select(Attachment).where(Attachment.declaration_id == declaration.id)).first()
+    declaration_id = declaration.id
 
     legal = db.session.scalar(select(User).where(User.username == spec.legal))
     note = db.session.scalars(select(Notification).where(Notification.user_id == legal.id)
@@ -168,7 +211,7 @@ def build_side(client, side: str) -> Records:
         request_task=request_task.id, declaration=declaration_id, case=case.id, case_task=case_task.id,
         item_code=case.item_code, attachment=attachment.id, note=note.id if note else 0, project_code=filed.code,
         user=legal.id)
-    out.markers += [filed.name, approval.name, filed.code, approval.code]
+    out.markers += [p.name for p in (filed, approval, open_project)] + [p.code for p in (filed, approval, open_project)]
 
     if side == "A":  # the one project the 指定项目 经办人 may act on
         _login(client, spec.legal)

@@ -93,7 +93,7 @@ PUBLIC_ENDPOINTS = {
     # signing in (002 §2.1): password with its captcha image, SMS code, a province's CA / unified-identity providers
     "auth.login", "auth.captcha", "auth.sms_send", "auth.provider_start", "auth.provider_callback",
     "auth.reset_password", "auth.reset_send",  # a forgotten password is reset by SMS code, signed out
-    "registration.register",  # an applicant registers (000 §1)
+    "registration.register", "registration.send_code",  # an applicant registers with an SMS code (000 §1)
     # a department user applies for an account and follows the request, before having one (002 §1)
     "staff.apply", "staff.apply_code", "staff.apply_items", "staff.applied", "staff.status",
 }
@@ -357,8 +357,14 @@ def _url(world: World, rule: Rule, side: str) -> str | None:
         return url_for(rule.endpoint, **values)
 
 
-def _request(world: World, name: str, method: str, url: str):
+AUTHZ_LOG = os.environ.get("AUTHZ_LOG")  # a file: one line per request (endpoint, method, identity, status), to review
+
+
+def _request(world: World, name: str, method: str, url: str, endpoint: str = "", kind: str = ""):
     response = world.clients[name].open(url, method=method)
+    if AUTHZ_LOG:
+        with open(AUTHZ_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{endpoint}\t{method}\t{name}\t{kind}\t{_status(response)}\n")
     if IDENTITIES[name].username and _to_login(response):
         # a route that ends the session (sign-out, 注销): sign in again for the next case; this response is judged
         _fresh_client(world, name)
@@ -407,7 +413,7 @@ def test_route_refuses_who_may_not(world: World, path: str, endpoint: str, metho
         # 1. a record it must not touch: refused (platform routes: refused unless policy/admin)
         url = _url(world, rule, foreign or own or "A")
         assert url is not None
-        response = _request(world, name, method, url)
+        response = _request(world, name, method, url, endpoint, "foreign" if has_ids and foreign else "call")
         where = f"{method} {url} as {name}"
         if response.status_code >= 500:
             problems.append(f"{where}: {response.status_code}")
@@ -433,7 +439,7 @@ def test_route_refuses_who_may_not(world: World, path: str, endpoint: str, metho
             own_url = _url(world, rule, own)
             if own_url is not None and own_url != url:
                 _heal(world, name)
-                response = _request(world, name, method, own_url)
+                response = _request(world, name, method, own_url, endpoint, "own")
                 if response.status_code >= 500:
                     problems.append(f"{method} {own_url} as {name} (own record): {response.status_code}")
                 shown = _shown(world, name, endpoint, response)
