@@ -215,7 +215,7 @@ def change_password():
 
 def _verifier_words() -> str:
     v = identity.verifier()
-    if words := getattr(v, "description", None):
+    if words := getattr(v, "notice", None) or getattr(v, "description", None):
         return words
     if isinstance(v, identity.OfflineVerifier):
         return ("本平台尚未接入省实名认证服务：将核验身份证号码的校验位和出生日期、姓名的书写格式；"
