@@ -19,16 +19,22 @@ from . import ServiceError, forbid, not_found, task_kinds
 R = TypeVar("R")
 
 
+def grant_in_force(user: User, enterprise_id: int) -> AgentAuthorization | None:
+    """The 经办人's authorisation by that enterprise that holds now (the newest, if ever several)."""
+    now = clock.utcnow_naive()
+    return next((g for g in db.session.scalars(select(AgentAuthorization).where(
+        AgentAuthorization.agent_id == user.id, AgentAuthorization.enterprise_id == enterprise_id,
+        AgentAuthorization.revoked_at.is_(None)).order_by(AgentAuthorization.id.desc())) if g.in_force(now)), None)
+
+
 def agent_scope(user: User) -> set[int] | None:
     """The projects a 经办人 (kind individual) may see and act on for the enterprise they act for: None when all
     (a legal person, staff, or an authorisation of scope 全部项目); an empty set when no authorisation is in force
     (the request guard clears enterprise_id first, this keeps a service called any other way just as strict)."""
     if user.kind != "individual" or user.enterprise_id is None:
         return None
-    grant = db.session.scalars(select(AgentAuthorization).where(
-        AgentAuthorization.agent_id == user.id, AgentAuthorization.enterprise_id == user.enterprise_id,
-        AgentAuthorization.revoked_at.is_(None)).order_by(AgentAuthorization.id.desc())).first()
-    if grant is None or not grant.in_force(clock.utcnow_naive()):
+    grant = grant_in_force(user, user.enterprise_id)
+    if grant is None:
         return set()
     return None if grant.scope == "all" else {int(p) for p in grant.project_ids or []}
 

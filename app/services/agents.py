@@ -20,6 +20,7 @@ from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..models import AUTH_SCOPES, AgentAuthorization, Enterprise, Project, User
 from . import ServiceError, forbid, not_found, use_case
+from .access import grant_in_force
 from .calendar import today
 
 AGENT_STATUS = {"active": "有效", "expired": "已过期", "revoked": "已撤销"}
@@ -170,16 +171,6 @@ def my_grants(user: User) -> list[GrantRow]:
         return []
     return _rows(list(db.session.scalars(select(AgentAuthorization).where(
         AgentAuthorization.agent_id == user.id).order_by(AgentAuthorization.id.desc()))))
-
-
-def grant_in_force(user: User, enterprise_id: int) -> AgentAuthorization | None:
-    now = clock.utcnow_naive()
-    for grant in db.session.scalars(select(AgentAuthorization).where(
-            AgentAuthorization.agent_id == user.id, AgentAuthorization.enterprise_id == enterprise_id,
-            AgentAuthorization.revoked_at.is_(None)).order_by(AgentAuthorization.id.desc())):
-        if grant.in_force(now):
-            return grant
-    return None
 
 
 @use_case
