@@ -182,6 +182,13 @@ def test_no_permission_and_a_wrong_sms_code_are_refused(client, fresh):
     assert user(values["username"]) is None
 
 
+@pytest.mark.parametrize("path", ["/staff/apply", "/staff/status"])
+def test_the_public_forms_open_clean(client, path):
+    page = lxml.html.fromstring(client.get(path).data)
+    assert not page.xpath("//div[contains(@class, 'flash') and contains(@class, 'error')]")
+    assert page.xpath("//button[@data-send-code]")
+
+
 def test_the_items_endpoint_lists_the_units_type(client):
     data = client.get(f"/staff/apply/items?department_id={department('江门市自然资源局').id}").get_json()
     codes = {i["code"] for i in data["items"]}
