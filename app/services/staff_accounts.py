@@ -511,6 +511,12 @@ def _apply(row: AccountRequest, now: Any) -> None:
             raise ServiceError(f"{user.display_name}还有{busy}件已签收的待办，请先办结、转办或退回签收后再注销", 409)
         user.active = False
         user.cancelled_at = now
+        # the item permissions go with the account (the 事项办理人员 lists must not name a cancelled person); the
+        # request keeps what they were
+        held = list(db.session.scalars(select(UserItemRole).where(UserItemRole.user_id == user.id)))
+        row.payload = {**payload, "revoked": sorted([r.item_code, r.role] for r in held)}
+        for permission in held:
+            db.session.delete(permission)
         # every session of the account ends now, not at its next sign-in
         user.session_generation = (user.session_generation or 0) + 1
 
@@ -661,7 +667,7 @@ def request_permissions(row: AccountRequest) -> list[tuple[str, str, str]]:
         for key, role in ITEM_ROLES.items():
             if p.get(key):
                 out.append((names.get(p["item_code"], p["item_code"]), PERMISSION_LABELS[role], "申请"))
-    for verb, key in (("新增", "add"), ("撤销", "remove")):
+    for verb, key in (("新增", "add"), ("撤销", "remove"), ("随注销撤销", "revoked")):
         for code, role in payload.get(key, []):
             out.append((names.get(code, code), PERMISSION_LABELS.get(role, role), verb))
     return out

@@ -371,6 +371,8 @@ def test_cancellation_approved_ends_the_accounts_open_session(app, isolated):
     with app.app_context():
         account = db.session.get(User, account_id)
         assert not account.active and account.cancelled_at is not None
+        assert not access.item_permissions(account)  # gone with the account, recorded on the request
+        assert db.session.get(AccountRequest, cancel_id).payload["revoked"] == [["proposal", "acceptor"]]
     response = holder.get("/accounts/mine")  # the old session is refused on its very next request
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert holder.post("/login", data={"username": values["username"], "password": PASSWORD}).status_code != 302
