@@ -10,6 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, Notification, TrailEntry
 from app.services import task_transfer
+from app.services.platform import runtime
+from engine.runtime import ConflictError
 from tests.conftest import login
 from tests.integration.approval_helpers import case_of, declare, item_task, new_project
 from tests.integration.test_staff_accounts import PASSWORD, apply, decide, fresh, user  # noqa: F401
@@ -100,3 +102,14 @@ def test_a_transfer_moves_the_claim_and_is_in_both_lists_and_the_trail(client, c
     response = client.post(f"/reviewer/cases/{case.id}/tasks/{task.id}/complete",
                            data={"decision": "accept", "code_verified": "on"})
     assert response.status_code == 302, response.data.decode()[:2000]
+
+
+def test_the_runtime_moves_a_claim_only_from_its_holder(claimed):
+    """The conditional UPDATE itself, below the service's checks: a transfer racing the holder's completion, unclaim
+    or own transfer changes nothing and writes no trail."""
+    task, colleague, _ = claimed
+    with pytest.raises(ConflictError):
+        runtime().transfer(db.session, task.id, colleague.actor, user("shouli").actor)
+    db.session.rollback()
+    assert db.session.get(HumanTask, task.id).assignee == user("shouli").actor
+    assert db.session.scalar(select(TrailEntry.id).where(TrailEntry.action == "transfer")) is None
