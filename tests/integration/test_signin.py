@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +18,7 @@ from app.models import SigninLog, SmsCode, SmsMessage, User
 from app.services import signin, staff_accounts
 from app.services.accounts import hash_password
 from engine import clock
-from tests.conftest import at
+from tests.conftest import at, beijing
 
 PASSWORD = "Demo@2026"
 NEW_PASSWORD = "Xin-Mima2026"
@@ -179,6 +179,32 @@ def test_account_lockout_unlock_time_and_unlock(world):
     fresh = world.client()
     assert post_login(fresh, "banli", PASSWORD).status_code == 302  # unlocked; failures left the window: no captcha
     assert [r.result for r in log("banli")].count("locked") == 2
+
+
+@pytest.mark.clock("2026-03-10 10:20")
+def test_lock_needs_the_failures_within_the_window(world):
+    """Five failures spread over more than 15 minutes do not lock; five within 15 minutes lock until 15 minutes
+    after the last, even when the window has moved on past the first of them."""
+    uid = world.user("jiancha").id
+
+    def fail(*moments: str) -> None:
+        for moment in moments:
+            db.session.add(SigninLog(at=beijing(moment).astimezone(UTC).replace(tzinfo=None), user_id=uid,
+                                     username="jiancha", source="10.3.3.3", method="password",
+                                     result="bad_password"))
+        db.session.commit()
+
+    fail("2026-03-10 10:00", "2026-03-10 10:04", "2026-03-10 10:08", "2026-03-10 10:12", "2026-03-10 10:16")
+    at("2026-03-10 10:17")
+    g = signin.gate(db.session.get(User, uid), "jiancha", "10.4.4.4")
+    assert g.locked_until is None and g.captcha  # 16 minutes from first to last: no lock, but a captcha
+    fail("2026-03-10 10:17")  # now 10:04…10:17: five within the window
+    at("2026-03-10 10:31")  # the window (10:16–10:31) holds two of them; the lock runs to 10:32
+    g = signin.gate(db.session.get(User, uid), "jiancha", "10.4.4.4")
+    assert g.whose == "account" and signin.beijing_minute(g.locked_until) == "10:32"
+    at("2026-03-10 10:32")
+    assert signin.gate(db.session.get(User, uid), "jiancha", "10.4.4.4").locked_until is None
+    db.session.rollback()
 
 
 @pytest.mark.clock("2026-03-10 14:00")
