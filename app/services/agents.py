@@ -226,7 +226,7 @@ def _record_acting_for(session: Session, flush_context: Any, instances: Any) -> 
 def actor_label(entry: TrailEntry, names: dict[int, User]) -> str:
     """How the 办理记录 names whoever wrote the entry: 「林经办（经办人，代表江门市示范精密机械有限公司）」 for a 经办人."""
     if not (entry.actor or "").isdigit():
-        return "系统" if entry.actor in ("system", "timer", "scheduler") else ""
+        return "系统" if entry.actor in ("system", "timer") else ""  # the deploy and the timer loop
     user = names.get(int(entry.actor))
     if user is None:
         return ""

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHash, VerifyMismatchError
-from flask import current_app
 from sqlalchemy import select, update
 from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import ValidationError
@@ -37,7 +34,7 @@ from ..models import (
 )
 from . import ServiceError, forbid, use_case
 from . import uploads as upload_store
-from .accounts import hash_password
+from .accounts import hash_password, verify_password
 from .identity import Verification, check_code, check_id_number, check_mobile, check_password, send_code, verifier
 
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,29}")
@@ -92,9 +89,9 @@ def _password(fields: Fields, username: str, phone: str) -> str:
 
 
 def _phone_free(phone: str, except_user: int | None = None) -> bool:
-    """One applicant account per mobile number: sign-in and password reset by SMS find the account by it."""
-    query = select(User.id).where(User.phone == phone, User.active.is_(True),
-                                  User.kind.in_(["individual", "enterprise"]))
+    """One account per mobile number: SMS sign-in and password reset find the account by it (signin._phone_user
+    offers neither for a number that two usable accounts share)."""
+    query = select(User.id).where(User.phone == phone, User.active.is_(True), User.cancelled_at.is_(None))
     if except_user is not None:
         query = query.where(User.id != except_user)
     return db.session.scalar(query) is None
@@ -296,7 +293,6 @@ def change_phone(user: User, raw_phone: str, code: str, confirmed_at: float | No
 
 
 # ---- account cancellation (注销) -------------------------------------------------------------------------------
-_hasher = PasswordHasher()
 OPEN_FILING = ("submitted", "accepted", "reviewed", "correction")
 OPEN_REQUEST = ("submitted", "accepted", "reviewed")
 
@@ -324,10 +320,8 @@ def open_cases(enterprise_id: int) -> list[str]:
 def cancel_account(user: User, password: str) -> int:
     """注销: the password again; a legal person's cancellation is refused while its cases are with a department, and
     revokes its 经办人; the account never signs in again and every session ends. Returns the authorisations revoked."""
-    try:
-        _hasher.verify(user.password_hash, password or "")
-    except (VerifyMismatchError, InvalidHash):
-        raise ServiceError("密码不正确", 422, {"password": "「登录密码」不正确"}) from None
+    if not verify_password(user, password):
+        raise ServiceError("密码不正确", 422, {"password": "「登录密码」不正确"})
     if user.kind not in ("enterprise", "individual"):
         raise forbid("审批部门账号的注销须由管理员审核，请在账号管理中申请")
     now = clock.utcnow_naive()
@@ -346,10 +340,3 @@ def cancel_account(user: User, password: str) -> int:
     db.session.execute(update(User).where(User.id == user.id)
                        .values(session_generation=User.session_generation + 1))
     return revoked or 0
-
-
-def password_rule() -> dict[str, str]:
-    from .identity import PASSWORD_RULE
-
-    return {"password": PASSWORD_RULE, "username": USERNAME_RULE, "scan": f"{SCAN_KINDS}，每个不超过"
-            f"{SCAN_MAX // (1024 * 1024)}MB", "upload_limit": str(current_app.config["UPLOAD_MAX_BYTES"])}
