@@ -256,8 +256,9 @@ ACCOUNT_SIDES = {"J": ("江门市江海区发展和改革局", "440704", "authz_
                  "G": ("广州市发展和改革局", "440100", "authz_gz", "广州授权测试申请人", "13900019902")}
 
 
-def build_account_side(side: str) -> Records:
-    """A department user who applied for an account, and the pending request (what staff_accounts.apply writes)."""
+def build_account_side(client, side: str) -> Records:
+    """A department user who applied for an account, the pending request (what staff_accounts.apply writes), and
+    the user's refused sign-in (the account awaits review): an entry in the sign-in log of the region's scope."""
     from app.models import AccountRequest
 
     department_name, region, username, real_name, phone = ACCOUNT_SIDES[side]
@@ -274,9 +275,14 @@ def build_account_side(side: str) -> Records:
                                                              "city_admin": False, "realname": ""})
     db.session.add(request_)
     db.session.commit()
+    client.post("/logout")
+    # from an address of its own: a failure asks the next attempt from the same address for a captcha
+    response = client.post("/login", data={"username": username, "password": PASSWORD},
+                           environ_overrides={"REMOTE_ADDR": f"10.99.0.{len(side) + list(ACCOUNT_SIDES).index(side)}"})
+    assert response.status_code == 403, response.status_code
     return Records(ids={"user": user.id, "account_request": request_.id}, markers=[real_name])
 
 
 def build_world(client) -> dict[str, Records]:
     return {**{side: build_side(client, side) for side in SIDES},
-            **{side: build_account_side(side) for side in ACCOUNT_SIDES}}
+            **{side: build_account_side(client, side) for side in ACCOUNT_SIDES}}

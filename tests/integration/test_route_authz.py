@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 import pytest
+from flask import has_app_context
 from sqlalchemy import create_engine, select, text
 from werkzeug.routing import Rule
 
@@ -274,28 +275,35 @@ def world() -> Iterator[World]:
         grants = {g.id: {a: getattr(g, a) for a in GRANT_STATE} for g in db.session.scalars(select(AgentAuthorization))}
         world = World(app, ids, {side: r.markers for side, r in records.items()},
                       {(r.rule, r.endpoint): r for r in app.url_map.iter_rules()}, users, grants)
-        for name in IDENTITIES:
-            _fresh_client(world, name)
         db.session.remove()
-        yield world
-        db.session.remove()
+    # No application context stays pushed while the cases run: a request made inside one reuses it, with its `g`,
+    # where flask-login caches the signed-in user — one identity's request would then run as another's.
+    for name in IDENTITIES:
+        _fresh_client(world, name)
+    yield world
+    with app.app_context():
         db.engine.dispose()
 
 
 def _fresh_client(world: World, name: str) -> None:
     """A new browser for the identity, signed in from an address of its own: empty POSTs to the sign-in routes
     count failures per address (captcha, lockout) and must not stop the next sign-in."""
-    from app.extensions import db
-    from app.models import User
-
     client = world.app.test_client()
     client.environ_base["REMOTE_ADDR"] = next(world.addresses)
     username = IDENTITIES[name].username
     if username:
         response = client.post("/login", data={"username": username, "password": "Demo@2026"})
         assert response.status_code == 302, f"{username} cannot sign in: {response.status_code}"
-        world.generations[name] = db.session.scalar(select(User.session_generation).where(User.username == username))
+        world.generations[name] = _generation(world, username)
     world.clients[name] = client
+
+
+def _generation(world: World, username: str) -> int:
+    from app.extensions import db
+    from app.models import User
+
+    with world.app.app_context():
+        return db.session.scalar(select(User.session_generation).where(User.username == username))
 
 
 def _heal(world: World, name: str) -> None:
@@ -304,22 +312,23 @@ def _heal(world: World, name: str) -> None:
     from app.extensions import db
     from app.models import AgentAuthorization, User
 
-    changed = False
-    for user in db.session.scalars(select(User).where(User.username.in_(list(world.users)))).unique():
-        for attribute, value in world.users[user.username].items():
-            if getattr(user, attribute) != value:
-                setattr(user, attribute, value)
-                changed = True
-    for grant in db.session.scalars(select(AgentAuthorization).where(AgentAuthorization.id.in_(list(world.grants)))):
-        for attribute, value in world.grants[grant.id].items():
-            if getattr(grant, attribute) != value:
-                setattr(grant, attribute, value)
-                changed = True
-    if changed:
-        db.session.commit()
+    with world.app.app_context():
+        changed = False
+        for user in db.session.scalars(select(User).where(User.username.in_(list(world.users)))).unique():
+            for attribute, value in world.users[user.username].items():
+                if getattr(user, attribute) != value:
+                    setattr(user, attribute, value)
+                    changed = True
+        for grant in db.session.scalars(select(AgentAuthorization)
+                                        .where(AgentAuthorization.id.in_(list(world.grants)))):
+            for attribute, value in world.grants[grant.id].items():
+                if getattr(grant, attribute) != value:
+                    setattr(grant, attribute, value)
+                    changed = True
+        if changed:
+            db.session.commit()
     username = IDENTITIES[name].username
-    if username and db.session.scalar(select(User.session_generation).where(User.username == username)) \
-            != world.generations[name]:
+    if username and _generation(world, username) != world.generations[name]:
         _fresh_client(world, name)
 
 
@@ -403,46 +412,61 @@ def test_route_refuses_who_may_not(world: World, path: str, endpoint: str, metho
     rule = world.rules.get((path, endpoint))
     if rule is None:  # collected from the route map before a blueprint changed under a running session
         pytest.fail(f"{endpoint} {path} is not in the app's route map any more")
+    if has_app_context():  # see world(): requests made inside a pushed context share its signed-in user
+        pytest.fail("an application context is pushed around the authorization cases")
     identity = IDENTITIES[name]
     platform = _blueprint(endpoint) in PLATFORM_BLUEPRINTS
     foreign, own = _sides(identity, endpoint)
     has_ids = bool(rule.arguments - set(rule.defaults or {})) and not platform and endpoint != "static"
     problems: list[str] = []
-    with world.app.app_context():
-        _heal(world, name)
-        # 1. a record it must not touch: refused (platform routes: refused unless policy/admin)
-        url = _url(world, rule, foreign or own or "A")
-        assert url is not None
-        response = _request(world, name, method, url, endpoint, "foreign" if has_ids and foreign else "call")
-        where = f"{method} {url} as {name}"
-        if response.status_code >= 500:
-            problems.append(f"{where}: {response.status_code}")
-        elif identity.username is None and not _public(endpoint):
-            if not (_to_login(response) or response.status_code in (401, 403)):
-                problems.append(f"{where}: anonymous got {_status(response)}, not a redirect to sign in")
-        elif platform and not identity.roles & PLATFORM_ROLES:
-            if not _refused(response):
-                problems.append(f"{where}: a platform page served to a non-platform user ({_status(response)})")
-        elif has_ids and foreign and not _public(endpoint) and not (identity.oversight and endpoint in OVERSIGHT):
-            if method == "GET" and response.status_code in (302, 303):
-                landed = world.clients[name].get(response.headers["Location"])
-                if landed.status_code >= 500 or _shown(world, name, endpoint, landed):
-                    problems.append(f"{where}: redirected to {response.headers['Location']}, which shows the record")
-            elif not _refused(response):
-                problems.append(f"{where}: another unit's record answered {_status(response)}, not refused")
-        shown = _shown(world, name, endpoint, response)
-        if shown:
-            problems.append(f"{where}: the page shows {shown}, which {name} must not see")
+    _heal(world, name)
+    # 1. a record it must not touch: refused (platform routes: refused unless policy/admin)
+    url = _url(world, rule, foreign or own or "A")
+    assert url is not None
+    response = _request(world, name, method, url, endpoint, "foreign" if has_ids and foreign else "call")
+    where = f"{method} {url} as {name}"
+    if response.status_code >= 500:
+        problems.append(f"{where}: {response.status_code}")
+    elif identity.username is None and not _public(endpoint):
+        if not (_to_login(response) or response.status_code in (401, 403)):
+            problems.append(f"{where}: anonymous got {_status(response)}, not a redirect to sign in")
+    elif platform and not identity.roles & PLATFORM_ROLES:
+        if not _refused(response):
+            problems.append(f"{where}: a platform page served to a non-platform user ({_status(response)})")
+    elif has_ids and foreign and not _public(endpoint) and not (identity.oversight and endpoint in OVERSIGHT):
+        if method == "GET" and response.status_code in (302, 303):
+            landed = world.clients[name].get(response.headers["Location"])
+            if landed.status_code >= 500 or _shown(world, name, endpoint, landed):
+                problems.append(f"{where}: redirected to {response.headers['Location']}, which shows the record")
+        elif not _refused(response):
+            problems.append(f"{where}: another unit's record answered {_status(response)}, not refused")
+    shown = _shown(world, name, endpoint, response)
+    if shown:
+        problems.append(f"{where}: the page shows {shown}, which {name} must not see")
 
-        # 2. its own record: never a 5xx, and its pages still show nothing hidden from it
-        if has_ids and own:
-            own_url = _url(world, rule, own)
-            if own_url is not None and own_url != url:
-                _heal(world, name)
-                response = _request(world, name, method, own_url, endpoint, "own")
-                if response.status_code >= 500:
-                    problems.append(f"{method} {own_url} as {name} (own record): {response.status_code}")
-                shown = _shown(world, name, endpoint, response)
-                if shown:
-                    problems.append(f"{method} {own_url} as {name} (own record): the page shows {shown}")
+    # 2. its own record: never a 5xx, and its pages still show nothing hidden from it
+    if has_ids and own:
+        own_url = _url(world, rule, own)
+        if own_url is not None and own_url != url:
+            _heal(world, name)
+            response = _request(world, name, method, own_url, endpoint, "own")
+            if response.status_code >= 500:
+                problems.append(f"{method} {own_url} as {name} (own record): {response.status_code}")
+            shown = _shown(world, name, endpoint, response)
+            if shown:
+                problems.append(f"{method} {own_url} as {name} (own record): the page shows {shown}")
     assert not problems, "\n".join(problems)
+
+
+# Owners do see their own side's markers on their lists, so a marker missing from an outsider's page means
+# something (a page that stopped printing project names would make every marker check pass vacuously).
+OWN_LISTS = [("qiye", "/enterprise/", "A"), ("qiye2", "/enterprise/", "B"), ("jingban", "/enterprise/", "A"),
+             ("shouli", "/reviewer/", "A"), ("xh_shouli", "/reviewer/", "B"), ("jm_admin", "/staff/requests", "J"),
+             ("gz_admin", "/staff/requests", "G"), ("jm_admin", "/admin/signins", "J")]
+
+
+@pytest.mark.parametrize(("name", "url", "side"), OWN_LISTS, ids=[f"{n}{u}" for n, u, _ in OWN_LISTS])
+def test_markers_show_on_the_owners_lists(world: World, name: str, url: str, side: str) -> None:
+    _heal(world, name)
+    body = world.clients[name].get(url).get_data(as_text=True)
+    assert any(marker in body for marker in world.markers[side]), f"{name} sees none of side {side}'s markers on {url}"
