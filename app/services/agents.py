@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask_sqlalchemy.session import Session as AppSession
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
@@ -146,9 +147,7 @@ def authorise(user: User, raw: dict[str, Any], project_ids: list[str]) -> AgentA
         raise ServiceError(message, 409, {"who": message})
     grant = AgentAuthorization(enterprise_id=enterprise.id, agent_id=person.id, scope=scope, project_ids=chosen,
                                expires_at=expires_at, granted_by=user.id, granted_at=now)
-    db.session.add(grant)
-    if person.enterprise_id is None:  # acting for nobody yet: this enterprise, so the first sign-in goes to work
-        person.enterprise_id = enterprise.id
+    db.session.add(grant)  # the 经办人 chooses to act for it themselves (切换企业), as 000 §1.2 has them sign in
     return grant
 
 
@@ -206,7 +205,7 @@ def lapsed_grant(user: User) -> str | None:
 
 
 # ---- the trail: both names, fixed when written -----------------------------------------------------------------
-@event.listens_for(Session, "before_flush")
+@event.listens_for(AppSession, "before_flush")  # the app's sessions only: engine tests run plain ones
 def _record_acting_for(session: Session, flush_context: Any, instances: Any) -> None:
     """Every trail entry written for a 经办人 carries the enterprise they were acting for at that moment, so the
     办理记录 names both and a later switch does not rewrite history. One place for every service: the engine writes

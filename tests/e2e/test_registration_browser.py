@@ -134,8 +134,13 @@ def test_an_enterprise_registers_authorises_an_agent_who_files(page: Page, live_
     both_widths(page, shots, "06-agents")
     logout(page)
 
-    # 经办人：登录即代表该企业；领码，备案
+    # 经办人：登录后先选择代表的企业（切换企业），再领码、备案
     sign_in(page, "browser_agent", PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/acting$"))  # acting for nobody: no 我的项目 yet
+    expect(page.locator("#nav-acting")).to_have_text("未代表企业 · 切换企业")
+    both_widths(page, shots, "07a-acting-choose")
+    page.locator("ul.choose-list li", has_text=ENTERPRISE).get_by_role("button", name="代表此企业").click()
+    expect(page.locator(".flash.success")).to_have_text(f"已切换为代表{ENTERPRISE}办理")
     expect(page.locator("#nav-acting")).to_have_text(f"代表 {ENTERPRISE} · 切换企业")
     start = today() + timedelta(days=30)
     end = start + timedelta(days=365)

@@ -26,6 +26,12 @@ def authorise(client, who: str, name: str, **form) -> object:
     return response
 
 
+def act_for(client, uscc: str = "91430300MA4RTM5T6H") -> None:
+    """切换企业: the 经办人 chooses the enterprise to act for (the demo one starts acting for nobody)."""
+    response = client.post("/account/acting", data={"enterprise_id": str(enterprise_id(uscc))})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/enterprise/"), response.data
+
+
 def grant_of(username: str) -> AgentAuthorization:
     db.session.expire_all()
     user = user_named(username)
@@ -52,8 +58,8 @@ def test_the_legal_person_finds_a_registered_individual_by_username_or_mobile(cl
     assert (grant.enterprise_id, grant.scope, grant.expires_at) == (enterprise_id(), "all", None)
     twice = client.post("/enterprise/agents", data={"who": person["username"], "real_name": "马经办", "scope": "all"})
     assert twice.status_code == 409 and "先撤销" in twice.data.decode()
-    # the first authorisation makes them act for it
-    assert user_named(person["username"]).enterprise_id == enterprise_id()
+    # they act for it only once they choose it
+    assert user_named(person["username"]).enterprise_id is None
 
 
 def test_only_the_legal_person_of_the_enterprise_manages_its_agents(client, accounts):
@@ -78,6 +84,7 @@ def test_an_expiry_date_is_a_beijing_day_and_not_in_the_past(client, accounts):
     assert "2026-03-10" in client.get("/enterprise/agents").data.decode()
     agent = client.application.test_client()
     login(agent, person["username"], PASSWORD)
+    act_for(agent)
     at("2026-03-10 23:59")  # still the day named
     assert agent.get("/enterprise/").status_code == 200
     at("2026-03-11 00:00")
@@ -91,6 +98,8 @@ def test_an_expiry_date_is_a_beijing_day_and_not_in_the_past(client, accounts):
 def test_a_revoked_agent_is_refused_on_the_next_request(client, accounts, app):
     agent = app.test_client()
     login(agent, "jingban")
+    assert agent.get("/enterprise/").headers["Location"].endswith("/account/acting")  # acting for nobody yet
+    act_for(agent)
     assert agent.get("/enterprise/").status_code == 200
     login(client, "qiye")
     page = client.get("/enterprise/agents").data.decode()
@@ -117,6 +126,7 @@ def test_named_projects_only_and_no_new_code(client, accounts, app):
     assert "钱经办" in client.get("/enterprise/agents").data.decode()
     agent = app.test_client()
     login(agent, person["username"], PASSWORD)
+    act_for(agent)
     listed = agent.get("/enterprise/").data.decode()
     assert first in listed and second not in listed
     assert agent.get(f"/enterprise/projects/{ids[first]}").status_code == 200
@@ -134,6 +144,7 @@ def test_an_agent_of_two_enterprises_switches_explicitly(client, accounts, app):
         authorise(client, person["username"], "孙经办")
         client.post("/logout")
     login(client, person["username"], PASSWORD)
+    act_for(client)
     page = client.get("/account/acting").data.decode()
     assert DEMO in page and "深圳市另一科技有限公司" in page and page.count("代表此企业") == 1  # one is current
     other = enterprise_id("91440300MA5DC0G84E")
@@ -152,6 +163,7 @@ def test_an_agent_of_two_enterprises_switches_explicitly(client, accounts, app):
 
 def test_the_trail_names_the_agent_and_the_enterprise_they_acted_for(client, accounts, app):
     login(client, "jingban")
+    act_for(client)
     application = submit_filing(client, apply_code(client))
     entries = list(db.session.scalars(select(TrailEntry).where(TrailEntry.instance_id == application.instance_id)))
     jingban = user_named("jingban")
@@ -171,6 +183,8 @@ def test_the_trail_names_the_agent_and_the_enterprise_they_acted_for(client, acc
 
 def test_the_nav_shows_whom_an_agent_acts_for(client, accounts):
     login(client, "jingban")
+    assert "未代表企业" in client.get("/account/acting").data.decode()
+    act_for(client)
     page = client.get("/account/acting").data.decode()
     bar = re.search(r'<p class="acting-bar" id="nav-acting">(.*?)</p>', page).group(1)
     assert f"代表 {DEMO} · " in bar and "切换企业" in bar and "个人信息" in page

@@ -77,8 +77,8 @@ def accounts(ctx, app):
     db.session.execute(delete(Enterprise).where(Enterprise.uscc.not_in(seed_usccs)))
     db.session.execute(delete(SmsCode))
     db.session.execute(delete(SigninLog))  # a refused sign-in here must not put a captcha before the next test
-    demo = db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == "91430300MA4RTM5T6H"))
-    db.session.execute(update(User).where(User.username == "jingban").values(enterprise_id=demo))
+    # as seeded: the demo 经办人 acts for nobody until they choose (切换企业)
+    db.session.execute(update(User).where(User.username == "jingban").values(enterprise_id=None))
     db.session.commit()
 
 
