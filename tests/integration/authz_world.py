@@ -283,6 +283,22 @@ def build_account_side(client, side: str) -> Records:
     return Records(ids={"user": user.id, "account_request": request_.id}, markers=[real_name])
 
 
+OUTSIDE_SUPERVISOR = ("gz_jiancha", "许监察（广州市发改局）", "广州市发展和改革局", "13900029901")
+
+
+def add_outside_supervisor() -> None:
+    """An 电子监察 user of another city (广州): A's and B's records (江门) are outside their region."""
+    username, display, department_name, phone = OUTSIDE_SUPERVISOR
+    qiye = db.session.scalar(select(User).where(User.username == "qiye"))
+    user = User(username=username, display_name=display, kind="staff", password_hash=qiye.password_hash, phone=phone,
+                department_id=db.session.scalar(select(Department.id).where(Department.name == department_name)),
+                realname_level="verified", realname_at=clock.utcnow_naive())
+    user.role_rows = [UserRole(role="supervisor")]
+    db.session.add(user)
+    db.session.commit()
+
+
 def build_world(client) -> dict[str, Records]:
+    add_outside_supervisor()
     return {**{side: build_side(client, side) for side in SIDES},
             **{side: build_account_side(client, side) for side in ACCOUNT_SIDES}}

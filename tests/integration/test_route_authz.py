@@ -75,6 +75,8 @@ IDENTITIES = {
     "xh_shouli": Identity("xh_shouli", "A", "B", ("A", "J", "G"), frozenset({"acceptor"})),  # 新会区发改局
     "zhengce": Identity("zhengce", "A", None, ("A", "B", "J", "G"), frozenset({"policy"}), oversight=True),
     "jiancha": Identity("jiancha", "A", None, ("A", "B", "J", "G"), frozenset({"supervisor"}), oversight=True),
+    # 电子监察 of another city (广州): 江门's records are outside its region (authz_world.OUTSIDE_SUPERVISOR)
+    "gz_jiancha": Identity("gz_jiancha", "A", None, ("A", "B", "J", "G"), frozenset({"supervisor"})),
     # 省级管理员: provincial departments' and city administrators' accounts, not a county's
     "sheng_admin": Identity("sheng_admin", "A", None, ("A", "B", "J", "G"), frozenset({"province_admin"})),
     # 市州管理员 of 江门 (A's and B's city) and of 广州: each reviews its own city's accounts only
@@ -183,7 +185,14 @@ ARGUMENTS: dict[str, Value] = {
 
 # Holes found by this test, open until product code closes them: (endpoint, method, identity) → finding.
 # Details and suggested fixes: /tmp/s18/authz_findings.md (copied into the lead's report).
-KNOWN_HOLES: dict[tuple[str, str, str], str] = {}
+_OVERSIGHT_UNSCOPED = ("F1: documents.readable_declaration lets every policy/supervisor/admin user read any declaration, "
+                       "whatever their region: a 广州 电子监察 user reads 江门 materials")
+KNOWN_HOLES: dict[tuple[str, str, str], str] = {
+    ("declarations.download", "GET", "gz_jiancha"): _OVERSIGHT_UNSCOPED,
+    ("declarations.decision_pdf", "GET", "gz_jiancha"): _OVERSIGHT_UNSCOPED,
+    ("supervision.overview", "GET", "gz_jiancha"): "F2: the 电子监察 overview lists every department's open items, "
+                                                   "whatever the supervisor's region: 广州 sees 江门's projects",
+}
 
 
 def _route_map() -> list[Rule]:
