@@ -198,6 +198,8 @@ def build_side(client, side: str) -> Records:
     open_project, open_declaration = _declared(client, spec, names["open"])
     case, case_task = _proposal(open_declaration)
     assert db.session.get(Department, case.department_id).name == spec.authority
+    _login(client, spec.acceptor)  # claimed: its acceptor may complete it (an empty form: 422), nobody else
+    assert client.post(f"/reviewer/tasks/{case_task.id}/claim").status_code == 302
     attachment = db.session.scalars(select(Attachment).where(Attachment.declaration_id == declaration.id)).first()
     declaration_id = declaration.id
 
