@@ -1,5 +1,6 @@
-"""Authorization of every route, generated from the route map (issue 13, design.md "Security"): who may do it,
-on which record.
+"""Authorization of every route, generated from the route map (issue 13's proof; the bar: every route checks who
+may do it and on which record — an enterprise never sees another's project, a reviewer only their department's
+and region's items).
 
 What is generated: one test per (route, method, identity) from `app.url_map` — every rule, every method it allows
 (GET and POST today; HEAD and OPTIONS are Flask's own), for every identity kind in IDENTITIES. A route added
@@ -27,6 +28,8 @@ this module's app because the checks are about who may act; test_web_security.py
 The world lives in its own database (SQLite file, or a schema of its own on PostgreSQL), built once per module:
 owners' empty POSTs may succeed and change it (a 签收, a reference row), which must not leak into other modules
 that share the session database.
+
+test_markers_show_on_the_owners_lists proves the markers do show to their owners, so their absence means something.
 
 A hole found here is not fixed in a test: it is listed in KNOWN_HOLES (route, method, identity → reason) and the
 case runs as xfail(strict=True), so it shows until product code closes it, and then the stale mark fails the run.
@@ -105,7 +108,8 @@ PUBLIC_ENDPOINTS = {
 PLATFORM_BLUEPRINTS = {"admin", "catalogue", "studio", "reference"}
 # Reviewer accounts, account requests and the organisation: their records are accounts, scoped by review region.
 ACCOUNT_BLUEPRINTS = {"staff"}
-# Where policy, supervision and admin staff (the `oversight` identities) may see every unit's records, by design:
+# Where policy, supervision and admin staff of A's and B's city (the `oversight` identities) see every unit's records,
+# by design; the same staff of another city must not (gz_jiancha: KNOWN_HOLES F1, F2):
 OVERSIGHT = {
     # any declaration's documents (documents.readable_declaration, OVERSIGHT_ROLES)
     "declarations.download", "declarations.decision_pdf", "declarations.notice_pdf",
