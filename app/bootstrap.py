@@ -120,7 +120,7 @@ def wire(app: Flask) -> Runtime:
     global _runtime
     if _runtime is None:
         _runtime = Runtime(functions=calendar.expression_functions(), form_validator=platform.task_form_data,
-                           listeners=[dispatch])
+                           listeners=[dispatch], shared_roles=["applicant"])
     platform.install(_runtime, task_rules)
     app.extensions["workflow_runtime"] = _runtime
     return _runtime

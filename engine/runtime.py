@@ -167,12 +167,17 @@ def _props(task: Any) -> dict[str, str]:
 class Runtime:
     def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None,
                  form_validator: Callable[[str, dict[str, Any], int], dict[str, Any]] | None = None,
-                 listeners: Iterable[Listener] = ()):
+                 listeners: Iterable[Listener] = (),
+                 shared_roles: Iterable[str] = ()):
         clock.install()
         self._projected: WeakKeyDictionary[BpmnWorkflow, tuple[set[str], dict[str, datetime]]] = WeakKeyDictionary()
         self.script_engine = RestrictedScriptEngine(functions)
         self.form_validator = form_validator
         self.listeners = list(listeners)
+        # Tasks of these candidate roles belong to a party, not to the one person the diagram assigned (an
+        # enterprise's legal person and its 经办人 continue each other's steps): whoever the caller let through
+        # completes it, and the claim moves to them. Who may is the caller's ownership check, as for transfer.
+        self.shared_roles = frozenset(shared_roles)
         self.specs = SpecCache()
 
     # ---------------------------------------------------------------- load and save
@@ -408,7 +413,9 @@ class Runtime:
         if human is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise ConflictError("该任务已办理或已不在当前环节，请刷新待办列表")
         if human.assignee != actor:
-            raise Forbidden("请先签收该任务，只有签收人可以办理")
+            if human.candidate_role not in self.shared_roles:
+                raise Forbidden("请先签收该任务，只有签收人可以办理")
+            human.assignee = actor
         values = dict(data)
         if self.form_validator is not None:
             values = self.form_validator(human.form_key, values, row.process_version_id)

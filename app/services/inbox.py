@@ -7,7 +7,7 @@ from engine import clock
 from engine.tables import HumanTask, Instance, TrailEntry
 
 from ..extensions import db
-from ..models import FilingApplication, Notification, User
+from ..models import AgentAuthorization, FilingApplication, Notification, User
 from . import forbid, not_found, use_case
 from .access import item_permissions
 
@@ -55,11 +55,27 @@ DONE_ACTIONS = ("complete", "refuse", "submit", "report", "withdraw", "transfer"
 
 
 def applicant_todo(user: User, limit: int = 200) -> list[HumanTask]:
-    """An enterprise user's own tasks (e.g. the yearly progress report), soonest due first."""
+    """An enterprise user's tasks (e.g. the yearly progress report, a 补正), soonest due first. A legal-person account
+    also gets the steps the diagram gave to a 经办人 who started the case for this enterprise (those steps are the
+    enterprise's, see Runtime.shared_roles); the case's first trail entry says whom the 经办人 acted for."""
+    actors = [user.actor]
+    if user.kind == "enterprise" and user.enterprise_id is not None:
+        actors += [str(a) for a in db.session.scalars(select(AgentAuthorization.agent_id).distinct()
+                                                      .where(AgentAuthorization.enterprise_id == user.enterprise_id))]
     query = (select(HumanTask)
-             .where(HumanTask.candidate_role == "applicant", HumanTask.assignee == user.actor)
+             .where(HumanTask.candidate_role == "applicant", HumanTask.assignee.in_(actors))
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
-    return list(db.session.scalars(query))
+    tasks = list(db.session.scalars(query))
+    foreign = {t.instance_id for t in tasks if t.assignee != user.actor}
+    if foreign:
+        first = {}
+        for entry in db.session.scalars(select(TrailEntry).where(TrailEntry.instance_id.in_(foreign))
+                                        .order_by(TrailEntry.id)):
+            first.setdefault(entry.instance_id, entry)
+        ours = {i for i, e in first.items()
+                if isinstance(e.detail, dict) and (e.detail.get("acting_for") or {}).get("id") == user.enterprise_id}
+        tasks = [t for t in tasks if t.assignee == user.actor or t.instance_id in ours]
+    return tasks
 
 
 def my_todo(user: User) -> list[HumanTask]:

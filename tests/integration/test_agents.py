@@ -195,10 +195,6 @@ def test_the_nav_shows_whom_an_agent_acts_for(client, accounts):
     assert db.session.scalar(select(User.id).where(User.username == "qiye"))
 
 
-@pytest.mark.xfail(strict=True, reason="applicant steps are assigned to the person who started the case "
-                   "(assigneeVar 'applicant' = user.actor), so the legal person cannot submit a draft its 经办人 "
-                   "started, nor the 经办人 one the legal person started; needs the applicant step to belong to the "
-                   "enterprise (see the issue-13 report)")
 def test_the_legal_person_continues_a_draft_its_agent_started(client, accounts):
     from tests.integration.helpers import authority_id, filing_form
 
@@ -209,6 +205,15 @@ def test_the_legal_person_continues_a_draft_its_agent_started(client, accounts):
                                                          "action": "save"})
     client.post("/logout")
     login(client, "qiye")
+    from app.services.inbox import applicant_todo
+
+    qiye, qiye2 = user_named("qiye"), user_named("qiye2")
+    draft_steps = [t for t in applicant_todo(qiye) if t.assignee == user_named("jingban").actor]
+    assert len(draft_steps) == 1  # the legal person's 待办 holds the step the diagram gave its 经办人
+    assert applicant_todo(qiye2) == []  # another enterprise's legal person never sees it
     submitted = client.post(saved.headers["Location"] + "/edit",
                             data={**filing_form(code, authority_id=authority_id()), "action": "submit"})
     assert submitted.status_code == 302, submitted.status_code
+    submit_entry = db.session.scalar(select(TrailEntry).where(TrailEntry.action == "submit")
+                                     .order_by(TrailEntry.id.desc()))
+    assert submit_entry.actor == qiye.actor  # the trail names who really submitted
