@@ -13,7 +13,7 @@ from engine import clock
 from engine.tables import HumanTask
 
 from ..extensions import db
-from ..models import AgentAuthorization, Declaration, ItemCase, Project, User, UserItemRole
+from ..models import AgentAuthorization, Declaration, ItemCase, Project, Region, User, UserItemRole
 from . import ServiceError, forbid, not_found, task_kinds
 
 R = TypeVar("R")
@@ -44,6 +44,24 @@ def require_project(user: User, project_id: int, what: str = "项目") -> None:
     scope = agent_scope(user)
     if scope is not None and project_id not in scope:
         raise forbid(f"您的经办授权不包括该{what}所属的项目，请联系企业法人")
+
+
+def oversight_regions(user: User) -> set[str] | None:
+    """The regions policy and supervision staff oversee: their unit's region and every region under it (a city
+    unit: the city and its counties); None: all (the system administrator, a provincial unit). A user of no unit
+    oversees nothing."""
+    if "admin" in user.roles:
+        return None
+    department = user.department
+    if department is None:
+        return set()
+    if department.level == "province":
+        return None
+    codes, frontier = {department.region_code}, {department.region_code}
+    while frontier:  # a handful of levels (province → city → county): one query per level
+        frontier = set(db.session.scalars(select(Region.code).where(Region.parent_code.in_(frontier)))) - codes
+        codes |= frontier
+    return codes
 
 
 def owned(user: User, model: type[R], row_id: int, what: str) -> R:

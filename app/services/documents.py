@@ -20,14 +20,14 @@ from ..domain import item_clock
 from ..extensions import db
 from ..models import Attachment, Declaration, ItemCase, User
 from . import ServiceError, calendar, forbid, not_found
-from .access import item_permissions, require_project
+from .access import item_permissions, oversight_regions, require_project
 
 OVERSIGHT_ROLES = {"policy", "supervisor", "admin"}
 
 
 def readable_declaration(user: User, declaration_id: int) -> Declaration:
     """The owner enterprise; a reviewer holding a permission on one of its items in their department;
-    policy and supervision staff."""
+    policy and supervision staff of the project's region (their unit's region and those under it)."""
     declaration = db.session.get(Declaration, declaration_id)
     if declaration is None:
         raise not_found("事项申报不存在")
@@ -37,7 +37,11 @@ def readable_declaration(user: User, declaration_id: int) -> Declaration:
         require_project(user, declaration.project_id, "事项申报")  # a 经办人 with 指定项目 (issue 13)
         return declaration
     if user.roles & OVERSIGHT_ROLES:
-        return declaration
+        regions = oversight_regions(user)
+        if regions is None or declaration.project.region_code in regions:
+            return declaration
+        if not user.department_id:
+            raise forbid("该申报不在您的监管范围内")
     codes = {code for code, _ in item_permissions(user)}
     mine = db.session.scalar(select(ItemCase.id).where(
         ItemCase.declaration_id == declaration.id, ItemCase.department_id == user.department_id,

@@ -9,8 +9,9 @@ from engine import clock
 
 from ..domain import item_clock
 from ..extensions import db
-from ..models import Department, ItemCase
+from ..models import Department, ItemCase, User
 from . import calendar
+from .access import oversight_regions
 
 OPEN_STATUSES = ("receiving", "correction", "handling", "paused_correction", "expert")
 
@@ -29,10 +30,16 @@ class DepartmentRow:
     cases: list[tuple[ItemCase, item_clock.ClockStatus | None]] = field(default_factory=list)
 
 
-def overview(light: str | None = None, department_id: int | None = None) -> list[DepartmentRow]:
+def overview(viewer: User, light: str | None = None, department_id: int | None = None) -> list[DepartmentRow]:
+    """Item cases of the departments in the viewer's oversight regions (a city's supervisor: that city and its
+    counties)."""
     cal, now = calendar.work_calendar(), clock.now()
     rows: dict[int | None, DepartmentRow] = {}
     query = select(ItemCase).where(ItemCase.status.notin_(("declared", "done_before", "not_needed")))
+    regions = oversight_regions(viewer)
+    if regions is not None:
+        query = query.where(ItemCase.department_id.in_(select(Department.id)
+                                                       .where(Department.region_code.in_(regions or {""}))))
     if department_id:
         query = query.where(ItemCase.department_id == department_id)
     for case in db.session.scalars(query.order_by(ItemCase.due_at.is_(None), ItemCase.due_at, ItemCase.id)):
@@ -56,5 +63,9 @@ def overview(light: str | None = None, department_id: int | None = None) -> list
     return sorted(rows.values(), key=lambda r: (-r.red, -r.yellow, r.department.name if r.department else ""))
 
 
-def departments() -> list[Department]:
-    return list(db.session.scalars(select(Department).order_by(Department.region_code, Department.name)))
+def departments(viewer: User) -> list[Department]:
+    query = select(Department).order_by(Department.region_code, Department.name)
+    regions = oversight_regions(viewer)
+    if regions is not None:
+        query = query.where(Department.region_code.in_(regions or {""}))
+    return list(db.session.scalars(query))

@@ -1,4 +1,5 @@
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from ..services import supervision
 from . import role_required
@@ -14,5 +15,5 @@ def overview():
     if light not in (None, "green", "yellow", "red", "paused", "waiting"):
         light = None
     department_id = request.args.get("department", type=db_int)
-    return render_template("supervision/overview.html", rows=supervision.overview(light, department_id),
-                           light=light, department_id=department_id, departments=supervision.departments())
+    return render_template("supervision/overview.html", rows=supervision.overview(current_user, light, department_id),
+                           light=light, department_id=department_id, departments=supervision.departments(current_user))
