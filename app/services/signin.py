@@ -227,7 +227,11 @@ def _succeed(client: Client, method: str, user: User, typed: str) -> User:
 def password_signin(username: str, password: str, captcha_ok: bool | None, client: Client) -> User:
     """`captcha_ok`: None when no answer was given, else whether it matched."""
     typed = (username or "").strip()[:50]
-    user = db.session.scalars(select(User).where(User.username == typed)).unique().first() if typed else None
+    if not typed or not password:  # nothing was tried: not a failure to count (nor a pseudo-account "" to lock)
+        errors = {k: f"请填写「{label}」" for k, label, v in (("username", "用户名", typed), ("password", "密码", password))
+                  if not v}
+        raise SigninRefused("；".join(errors.values()), "empty", 422, errors)
+    user = db.session.scalars(select(User).where(User.username == typed)).unique().first()
     g = gate(user, typed, client.source)
     if g.locked_until:
         record(client, "password", "locked", user=user, typed=typed)

@@ -97,8 +97,10 @@ def login():
             user = signin.password_signin(request.form.get("username", ""), request.form.get("password", ""),
                                           captcha_ok, _client())
     except signin.SigninRefused as exc:
-        session[SHOWN_KEY] = True
-        return _login_page(exc.status, tab=method, error=exc.message, errors=exc.errors, captcha=True,
+        tried = exc.result != "empty"  # an empty field is no attempt: no captcha for it
+        if tried:
+            session[SHOWN_KEY] = True
+        return _login_page(exc.status, tab=method, error=exc.message, errors=exc.errors, captcha=True if tried else None,
                            username=request.form.get("username", "")[:50], phone=request.form.get("phone", "")[:20])
     return _start_session(user)
 

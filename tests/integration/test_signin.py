@@ -463,3 +463,14 @@ def test_signin_provider_interface(world, app, monkeypatch):
     assert browser.get("/login/with/ca/callback?cert=shouli").status_code == 302
     assert browser.get("/reviewer/").status_code == 200
     assert [(r.method, r.result) for r in log()][-1] == ("ca", "ok")
+
+
+def test_an_empty_field_is_named_and_not_counted(client):
+    """An empty user name or password is a 422 naming the field; it is no attempt, so it never locks anything."""
+    for _ in range(6):
+        response = client.post("/login", data={"username": "", "password": ""})
+        assert response.status_code == 422
+        page = response.data.decode()
+        assert "请填写「用户名」" in page and "请填写「密码」" in page
+    assert client.post("/login", data={"username": "qiye", "password": ""}).status_code == 422
+    assert db.session.query(SigninLog).count() == 0
