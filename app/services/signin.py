@@ -19,16 +19,15 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select, update
 
 from engine import clock
 
 from ..extensions import db
-from ..models import Department, Region, SigninLog, User, UserRole
+from ..models import SigninLog, User
 from . import ServiceError, forbid, identity, use_case
 from .accounts import hash_password, verify_password
-from .staff_accounts import is_admin, scope_regions
+from .staff_accounts import is_admin, scope_join, scope_regions
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -400,24 +399,6 @@ class LogPage:
     has_next: bool
 
 
-def _scope_filter(codes: set[str], region: type[Region], parent: type[Region]):
-    """SQL for staff_accounts.user_region(user) in codes: a provincial department's account and a 市州管理员 are
-    reviewed at their province (the region itself, its parent or its grandparent: province_of), everyone else at
-    their department's region. `region` is the department's region, `parent` that region's parent (outer join)."""
-    city_admins = select(UserRole.user_id).where(UserRole.role == "city_admin")
-    special = or_(Department.level == "province", User.id.in_(city_admins))
-    province = case((region.level == "province", region.code), (region.level == "city", region.parent_code),
-                    else_=parent.parent_code)
-    return or_(and_(~special, Department.region_code.in_(codes)), and_(special, province.in_(codes)))
-
-
-def scope_join(stmt, codes: set[str]):
-    parent = aliased(Region)
-    return (stmt.join(Department, Department.id == User.department_id)
-            .join(Region, Region.code == Department.region_code)
-            .outerjoin(parent, parent.code == Region.parent_code).where(_scope_filter(codes, Region, parent)))
-
-
 def log_page(viewer: User, *, own: bool, q: str = "", result: str = "", page: int = 1,
              per_page: int = PER_PAGE) -> LogPage:
     """The viewer's own attempts, or (an administrator) the attempts on accounts in their scope; the system
@@ -431,7 +412,7 @@ def log_page(viewer: User, *, own: bool, q: str = "", result: str = "", page: in
             raise forbid("只有管理员可以查看登录日志")
         codes = scope_regions(viewer)
         if codes is not None:
-            stmt = scope_join(stmt, codes)
+            stmt = scope_join(stmt, codes)  # the accounts whose review region is in the scope
         if q := (q or "").strip()[:50]:
             like = f"%{q}%"
             stmt = stmt.where(or_(SigninLog.username.ilike(like, escape="\\"), User.display_name.ilike(like)))

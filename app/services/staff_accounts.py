@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from engine import clock
 from engine.tables import HumanTask
@@ -194,6 +195,21 @@ def managed_user(admin: User, user_id: int) -> User:
     return user
 
 
+def scope_join(stmt: Any, codes: set[str]) -> Any:
+    """`stmt` (over User) joined to the department and restricted to accounts whose user_region is in `codes`, in
+    SQL: a provincial department's account and a 市州管理员 are reviewed at their province (the region itself, its
+    parent or its grandparent: province_of), everyone else at their department's region."""
+    parent = aliased(Region)
+    city_admins = select(UserRole.user_id).where(UserRole.role == "city_admin")
+    special = or_(Department.level == "province", User.id.in_(city_admins))
+    province = case((Region.level == "province", Region.code), (Region.level == "city", Region.parent_code),
+                    else_=parent.parent_code)
+    return (stmt.join(Department, Department.id == User.department_id)
+            .join(Region, Region.code == Department.region_code)
+            .outerjoin(parent, parent.code == Region.parent_code)
+            .where(or_(and_(~special, Department.region_code.in_(codes)), and_(special, province.in_(codes)))))
+
+
 def _scope_filter(admin: User) -> Any:
     codes = scope_regions(admin)
     return None if codes is None else AccountRequest.region_code.in_(codes or {""})
@@ -226,18 +242,16 @@ def status_counts(admin: User) -> dict[str, int]:
 
 def users(admin: User, q: str = "", limit: int = 200) -> list[User]:
     """Department accounts in the administrator's scope, searched by name, username, phone or department."""
-    query = (select(User).join(Department, Department.id == User.department_id)
-             .order_by(Department.region_code, Department.id, User.username))
+    codes = scope_regions(admin)
+    query = (select(User).join(Department, Department.id == User.department_id) if codes is None
+             else scope_join(select(User), codes))
     q = q.strip()
     if q:
         query = query.where(or_(User.display_name.contains(q, autoescape=True),
                                 User.username.contains(q, autoescape=True), User.phone.contains(q, autoescape=True),
                                 Department.name.contains(q, autoescape=True), User.section.contains(q, autoescape=True)))
-    codes = scope_regions(admin)
-    rows = list(db.session.scalars(query).unique())
-    if codes is not None:  # the review region depends on the roles: decided per row, a department at most
-        rows = [u for u in rows if user_region(u) in codes]
-    return rows[:limit]
+    query = query.order_by(Department.region_code, Department.id, User.username).limit(limit)
+    return list(db.session.scalars(query).unique())
 
 
 def permissions_of(user_ids: list[int]) -> dict[int, list[tuple[ApprovalItem, str]]]:

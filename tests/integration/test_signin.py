@@ -409,14 +409,15 @@ def test_signin_log_scope(world):
 
 
 def test_log_scope_sql_matches_user_region(world, app):
-    """The SQL filter the log uses says what staff_accounts.user_region says, for every account and admin."""
+    """The SQL scope filter (the sign-in log, 用户管理) says what staff_accounts.user_region says, for every account
+    and admin."""
     users = list(db.session.scalars(select(User)).unique())
     for admin in (u for u in users if staff_accounts.is_admin(u)):
         codes = staff_accounts.scope_regions(admin)
         if codes is None:
             continue
         expected = {u.id for u in users if staff_accounts.user_region(u) in codes}
-        stmt = signin.scope_join(select(User.id), codes)
+        stmt = staff_accounts.scope_join(select(User.id), codes)
         assert set(db.session.scalars(stmt)) == expected, admin.username
 
 
