@@ -23,9 +23,28 @@ from stdnum.exceptions import ValidationError
 from engine import clock
 
 from ..extensions import db
-from ..models import SMS_PURPOSES, SmsCode
+from ..models import SMS_PURPOSES, SmsCode, User
 from . import ServiceError
 from .notify import SIGNATURE, gateway
+
+# ---- user names ----------------------------------------------------------------------------------------------
+USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,29}")
+USERNAME_RULE = "4–30位，以字母开头，可含字母、数字、下划线"
+
+
+def check_username(username: str, field: str = "username") -> str:
+    """A new account's user name: the pattern, and not taken by any account in any letter case (so「Qiye」cannot
+    pose as「qiye」); a 422 naming the field otherwise. The unique index still decides a race."""
+    username = username.strip()
+    problem = None
+    if not USERNAME.fullmatch(username):
+        problem = f"「用户名」须为{USERNAME_RULE}"
+    elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
+        problem = "该「用户名」已被使用，请换一个"
+    if problem:
+        raise ServiceError(problem, 422, {field: problem})
+    return username
+
 
 # ---- passwords --------------------------------------------------------------------------------------------
 PASSWORD_MIN, PASSWORD_MAX = 8, 64

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,10 +34,17 @@ from ..models import (
 from . import ServiceError, forbid, use_case
 from . import uploads as upload_store
 from .accounts import hash_password, verify_password
-from .identity import Verification, check_code, check_id_number, check_mobile, check_password, send_code, verifier
+from .identity import (
+    Verification,
+    check_code,
+    check_id_number,
+    check_mobile,
+    check_password,
+    check_username,
+    send_code,
+    verifier,
+)
 
-USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,29}")
-USERNAME_RULE = "4–30位，以字母开头，可含字母、数字、下划线"
 SCAN_MAX = 10 * 1024 * 1024  # both scans fit in one request (MAX_CONTENT_LENGTH is 21 MB)
 SCAN_KINDS = "PDF、JPG 或 PNG"
 PHONE_CHANGE_WINDOW = timedelta(minutes=10)  # after the old number's code, the new number must follow within this
@@ -73,10 +79,7 @@ class Fields:
 
 def _username(fields: Fields) -> str:
     username = (fields.raw.get("username") or "").strip()
-    if not USERNAME.fullmatch(username):
-        fields.errors["username"] = f"「用户名」须为{USERNAME_RULE}"
-    elif db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        fields.errors["username"] = "该「用户名」已被使用，请换一个"
+    fields.check(check_username, username)
     return username
 
 

@@ -12,7 +12,6 @@ What an approval grants is the one permission model the inboxes use (access.may_
 handler, the department (and so its region) and UserItemRole rows per item."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +42,6 @@ from .notify import SIGNATURE, gateway
 ADMIN_ROLES = ("admin", "province_admin", "city_admin")
 ITEM_ROLES = {"accept": "acceptor", "handle": "handler"}
 PERMISSION_LABELS = {"acceptor": "受理", "handler": "办理"}
-USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,29}")
 TEXT_MAX = {"section": ("科室", 50), "position": ("职位", 50)}
 REASON_MAX = 500
 
@@ -349,10 +347,7 @@ def apply(raw: dict[str, Any]) -> Applied:
         errors["real_name"] = "请填写「真实姓名」"
     phone = _guard("phone", errors, identity.check_mobile, str(raw.get("phone") or ""))
     username = str(raw.get("username") or "").strip()
-    if not USERNAME.fullmatch(username):
-        errors["username"] = "「用户名」须为4–30位字母、数字或下划线，以字母开头"
-    elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-        errors["username"] = "「用户名」已被使用，请换一个"
+    _guard("username", errors, identity.check_username, username)
     password = str(raw.get("password") or "")
     _guard("password", errors, identity.check_password, password, username=username, phone=phone or "")
     if password != str(raw.get("password2") or ""):

@@ -11,7 +11,7 @@ from ..models import AUTH_SCOPES, REALNAME_LEVELS
 from ..services import ServiceError, agents
 from ..services import registration as accounts
 from ..services.calendar import today
-from ..services.identity import CODE_RESEND, PASSWORD_RULE, OfflineVerifier, verifier
+from ..services.identity import CODE_RESEND, PASSWORD_RULE, USERNAME_RULE, OfflineVerifier, verifier
 from . import role_required
 
 bp = Blueprint("registration", __name__)
@@ -65,7 +65,7 @@ def trail_actor(entry) -> str:
 # ---- registration ------------------------------------------------------------------------------------------------
 def _page(kind: str | None, values: dict, errors: dict | None = None, status: int = 200, wait: int = 0):
     return render_template("registration/register.html", kind=kind, kinds=KINDS, values=values, errors=errors or {},
-                           password_rule=PASSWORD_RULE, username_rule=accounts.USERNAME_RULE,
+                           password_rule=PASSWORD_RULE, username_rule=USERNAME_RULE,
                            scan_rule=f"{accounts.SCAN_KINDS}，每个不超过{accounts.SCAN_MAX // (1024 * 1024)}MB",
                            verifier_note=_verifier_note(), wait=wait), status
 

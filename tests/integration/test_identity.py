@@ -38,6 +38,15 @@ def test_password_rules(password, words):
     assert refused.value.status == 422 and words in refused.value.errors["password"]
 
 
+def test_user_names(ctx):
+    assert identity.check_username(" new_user1 ") == "new_user1"
+    for name, words in (("QIYE", "已被使用"), ("qiye", "已被使用"), ("1abc", "以字母开头"), ("abc", "4–30位"),
+                        ("a" * 31, "4–30位"), ("ab-cd", "下划线")):
+        with pytest.raises(ServiceError) as refused:
+            identity.check_username(name)
+        assert refused.value.status == 422 and words in refused.value.errors["username"], name
+
+
 def test_mobile_and_id_numbers():
     assert identity.check_mobile(" 139-1234-5678 ") == PHONE
     for bad in ("12345678901", "1391234567", "139123456789", "abc"):
