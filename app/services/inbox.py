@@ -68,11 +68,9 @@ def applicant_todo(user: User, limit: int = 200) -> list[HumanTask]:
     tasks = list(db.session.scalars(query))
     foreign = {t.instance_id for t in tasks if t.assignee != user.actor}
     if foreign:
-        first = {}
-        for entry in db.session.scalars(select(TrailEntry).where(TrailEntry.instance_id.in_(foreign))
-                                        .order_by(TrailEntry.id)):
-            first.setdefault(entry.instance_id, entry)
-        ours = {i for i, e in first.items()
+        firsts = (select(func.min(TrailEntry.id)).where(TrailEntry.instance_id.in_(foreign))
+                  .group_by(TrailEntry.instance_id))
+        ours = {e.instance_id for e in db.session.scalars(select(TrailEntry).where(TrailEntry.id.in_(firsts)))
                 if isinstance(e.detail, dict) and (e.detail.get("acting_for") or {}).get("id") == user.enterprise_id}
         tasks = [t for t in tasks if t.assignee == user.actor or t.instance_id in ours]
     return tasks
