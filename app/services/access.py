@@ -57,7 +57,12 @@ def oversight_regions(user: User) -> set[str] | None:
         return set()
     if department.level == "province":
         return None
-    codes, frontier = {department.region_code}, {department.region_code}
+    return regions_under(department.region_code)
+
+
+def regions_under(code: str) -> set[str]:
+    """A region and every region below it (a city: the city and its counties)."""
+    codes, frontier = {code}, {code}
     while frontier:  # a handful of levels (province → city → county): one query per level
         frontier = set(db.session.scalars(select(Region.code).where(Region.parent_code.in_(frontier)))) - codes
         codes |= frontier

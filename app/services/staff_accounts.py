@@ -36,6 +36,7 @@ from ..models import (
     UserRole,
 )
 from . import ServiceError, forbid, identity, not_found, use_case
+from .access import regions_under
 from .accounts import hash_password
 from .notify import SIGNATURE, gateway
 
@@ -150,8 +151,7 @@ def scope_regions(admin: User) -> set[str] | None:
     if "province_admin" in admin.roles and (province := province_of(region)):
         codes.add(province)
     if "city_admin" in admin.roles and (city := city_of(region)) is not None:
-        codes.add(city.code)
-        codes.update(db.session.scalars(select(Region.code).where(Region.parent_code == city.code)))
+        codes |= regions_under(city.code)
     return codes
 
 
