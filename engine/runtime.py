@@ -356,24 +356,29 @@ class Runtime:
             raise NotFound("待办任务不存在或已被处理")
         return human
 
-    def claim(self, session: Session, human_task_id: int, actor: str) -> HumanTask:
-        """Atomic: a conditional UPDATE, so of N concurrent claimers exactly one wins."""
-        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.assignee.is_(None))
-                                 .values(assignee=actor).execution_options(synchronize_session=False))
+    def _move_claim(self, session: Session, human_task_id: int, holder: str | None,
+                    to: str | None) -> tuple[HumanTask, bool]:
+        """The claim moves from `holder` (None: unclaimed) to `to` in one conditional UPDATE, so of concurrent
+        claimers, or a holder racing their own completion, exactly one wins; whether this one did."""
+        held = HumanTask.assignee.is_(None) if holder is None else HumanTask.assignee == holder
+        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, held)
+                                 .values(assignee=to).execution_options(synchronize_session=False))
         human = self.human_task(session, human_task_id)
         session.refresh(human)
-        if result.rowcount != 1:
+        return human, result.rowcount == 1
+
+    def claim(self, session: Session, human_task_id: int, actor: str) -> HumanTask:
+        """Atomic: a conditional UPDATE, so of N concurrent claimers exactly one wins."""
+        human, moved = self._move_claim(session, human_task_id, None, actor)
+        if not moved:
             raise ConflictError("该任务已被他人签收")
         self.trail(session, actor, "claim", human.instance_id, before="unclaimed", after="claimed",
                    detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
         return human
 
     def unclaim(self, session: Session, human_task_id: int, actor: str) -> HumanTask:
-        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.assignee == actor)
-                                 .values(assignee=None).execution_options(synchronize_session=False))
-        human = self.human_task(session, human_task_id)
-        session.refresh(human)
-        if result.rowcount != 1:
+        human, moved = self._move_claim(session, human_task_id, actor, None)
+        if not moved:
             raise Forbidden("只有签收人可以退回该任务")
         self.trail(session, actor, "unclaim", human.instance_id, before="claimed", after="unclaimed",
                    detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
@@ -381,13 +386,10 @@ class Runtime:
 
     def transfer(self, session: Session, human_task_id: int, actor: str, to_actor: str,
                  detail: Mapping[str, Any] | None = None) -> HumanTask:
-        """转办: the claim moves from `actor` to `to_actor` in one conditional UPDATE (as claim), so a transfer racing
-        the holder's own completion or unclaim changes nothing. Who may receive it is the caller's rule."""
-        result = session.execute(update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.assignee == actor)
-                                 .values(assignee=to_actor).execution_options(synchronize_session=False))
-        human = self.human_task(session, human_task_id)
-        session.refresh(human)
-        if result.rowcount != 1:  # completed, handed back or transferred meanwhile: a race, not a permission
+        """转办: the claim moves from `actor` to `to_actor` (see _move_claim). Who may receive it is the caller's
+        rule."""
+        human, moved = self._move_claim(session, human_task_id, actor, to_actor)
+        if not moved:  # completed, handed back or transferred meanwhile: a race, not a permission
             raise ConflictError("该任务已不在您的签收中（可能已办理、退回或转办），请刷新待办列表")
         # named by the projection (no workflow is loaded), so 已办 and the timeline show the step
         session.add(TrailEntry(actor=actor, action="transfer", instance_id=human.instance_id, task_id=human.task_id,
