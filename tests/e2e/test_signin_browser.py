@@ -38,7 +38,8 @@ def test_wrong_password_brings_the_captcha_then_the_right_one_signs_in(page: Pag
     expect(page.locator("#signin-error")).to_have_text("用户名或密码错误")
     image = page.locator("#captcha-img")
     expect(image).to_be_visible()
-    page.wait_for_function("document.querySelector('#captcha-img').naturalWidth > 0")  # the PNG really loaded
+    # a function, not an expression: polling an expression evaluates a string, which the page's CSP refuses
+    page.wait_for_function("() => document.querySelector('#captcha-img').naturalWidth > 0")  # the PNG really loaded
     page.screenshot(path=str(shots / "signin-captcha.png"), full_page=True)
 
     page.fill("#password", PASSWORD)
