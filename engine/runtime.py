@@ -385,14 +385,14 @@ class Runtime:
         return human
 
     def transfer(self, session: Session, human_task_id: int, actor: str, to_actor: str,
-                 detail: Mapping[str, Any] | None = None) -> HumanTask:
+                 detail: Mapping[str, Any] | None = None, by: str | None = None) -> HumanTask:
         """转办: the claim moves from `actor` to `to_actor` (see _move_claim). Who may receive it is the caller's
-        rule."""
+        rule. `by`: who did it when not the holder (a department head); the trail names them."""
         human, moved = self._move_claim(session, human_task_id, actor, to_actor)
         if not moved:  # completed, handed back or transferred meanwhile: a race, not a permission
             raise ConflictError("该任务已不在您的签收中（可能已办理、退回或转办），请刷新待办列表")
         # named by the projection (no workflow is loaded), so 已办 and the timeline show the step
-        session.add(TrailEntry(actor=actor, action="transfer", instance_id=human.instance_id, task_id=human.task_id,
+        session.add(TrailEntry(actor=by or actor, action="transfer", instance_id=human.instance_id, task_id=human.task_id,
                                bpmn_id=human.bpmn_id, task_name=human.name, status_before="claimed",
                                status_after="claimed", detail={"from": actor, "to": to_actor, "scope": human.scope,
                                                                **(detail or {})}))

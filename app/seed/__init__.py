@@ -35,7 +35,8 @@ CALENDAR_SOURCE = "国务院办公厅关于部分节假日安排的通知（据 
 
 ROLES = [("applicant", "企业申报人"), ("acceptor", "受理人员"), ("handler", "办理人员"),
          ("policy", "综合管理（政策）人员"), ("supervisor", "电子监察人员"), ("admin", "系统管理员"),
-         ("province_admin", "省级管理员"), ("city_admin", "市州管理员")]  # review accounts in scope (002 §一)
+         ("province_admin", "省级管理员"), ("city_admin", "市州管理员"),  # review accounts in scope (002 §一)
+         ("dept_head", "部门负责人")]  # sees the department's open tasks and 转办s a claimed one (issue 13)
 # Project types are data, not code (domain.md §12): real codes show 01, 02 and 05.
 PROJECT_TYPES = [("01", "基本建设项目"), ("02", "技术改造项目"), ("03", "单纯购置项目"), ("04", "信息化项目"),
                  ("05", "其他项目")]
@@ -105,6 +106,7 @@ DEMO_USERS = [
     ("gz_admin", "何管理（广州市·市州管理员）", "staff", None, "广州市发展和改革局", ["city_admin"]),
     # a legacy department account from before real-person verification: sent to 实名实人核验 at sign-in (002 §1.2)
     ("laoshenpi", "曾审批（市发改局·原有账号）", "staff", None, "江门市发展和改革局", []),
+    ("kezhang", "刘科长（江海区发改局·部门负责人）", "staff", None, "江门市江海区发展和改革局", ["dept_head"]),
 ]
 LEGACY_USERS = {"laoshenpi"}  # realname_level "none"
 # 经办人 → the enterprise (USCC) whose legal person authorised them for all its projects, without expiry

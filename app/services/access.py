@@ -146,6 +146,13 @@ def may_handle(user: User, task: HumanTask, permissions: set[tuple[str, str]] | 
     return (task.scope, task.candidate_role) in (item_permissions(user) if permissions is None else permissions)
 
 
+def heads(user: User, task: HumanTask) -> bool:
+    """A department head (role dept_head) oversees every reviewer task of their own department and region."""
+    department = user.department
+    return ("dept_head" in user.roles and department is not None and task.department_id == department.id
+            and task.region_code == department.region_code)
+
+
 def reviewer_task(user: User, human_task_id: int) -> HumanTask:
     """A reviewer's task the user may act on: one rule for every kind (role, department, region, item)."""
     task = db.session.get(HumanTask, human_task_id)

@@ -9,7 +9,7 @@ from engine.tables import HumanTask, Instance, TrailEntry
 from ..extensions import db
 from ..models import AgentAuthorization, FilingApplication, Notification, User
 from . import forbid, not_found, use_case
-from .access import item_permissions
+from .access import agent_scope, item_permissions
 
 
 def todo(user: User, limit: int = 200) -> list[HumanTask]:
@@ -28,6 +28,27 @@ def todo(user: User, limit: int = 200) -> list[HumanTask]:
                     or_(HumanTask.assignee.is_(None), HumanTask.assignee == user.actor))
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
     return list(db.session.scalars(query))
+
+
+def department_tasks(user: User, limit: int = 500) -> list[HumanTask]:
+    """本部门在办 for a department head (role dept_head): every open reviewer task of the head's department and
+    region, claimed or not, soonest due first."""
+    department = user.department
+    if department is None or "dept_head" not in user.roles:
+        return []
+    query = (select(HumanTask)
+             .where(HumanTask.candidate_role.in_(("acceptor", "handler")), HumanTask.department_id == department.id,
+                    HumanTask.region_code == department.region_code)
+             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
+    return list(db.session.scalars(query))
+
+
+def actor_names(tasks: list[HumanTask]) -> dict[str, str]:
+    """The display name of each claim holder among the tasks (actors are user ids)."""
+    ids = {int(t.assignee) for t in tasks if t.assignee and t.assignee.isdigit()}
+    if not ids:
+        return {}
+    return {u.actor: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(ids))).unique()}
 
 
 def notifications(user: User, limit: int = 50) -> list[Notification]:
@@ -66,14 +87,24 @@ def applicant_todo(user: User, limit: int = 200) -> list[HumanTask]:
              .where(HumanTask.candidate_role == "applicant", HumanTask.assignee.in_(actors))
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit))
     tasks = list(db.session.scalars(query))
-    foreign = {t.instance_id for t in tasks if t.assignee != user.actor}
-    if foreign:
-        firsts = (select(func.min(TrailEntry.id)).where(TrailEntry.instance_id.in_(foreign))
-                  .group_by(TrailEntry.instance_id))
-        ours = {e.instance_id for e in db.session.scalars(select(TrailEntry).where(TrailEntry.id.in_(firsts)))
-                if isinstance(e.detail, dict) and (e.detail.get("acting_for") or {}).get("id") == user.enterprise_id}
-        tasks = [t for t in tasks if t.assignee == user.actor or t.instance_id in ours]
+    # A 经办人's own steps are shown only while they act for the enterprise the case was started for (a revoked or
+    # switched 经办人 must not keep seeing its project titles); a legal person's foreign ones are its agents'.
+    check = {t.instance_id for t in tasks if t.assignee != user.actor or user.kind == "individual"}
+    if check:
+        for_whom = _acting_for(check)
+        # an authorisation revoked since the request guard ran counts as acting for nobody
+        acting = None if user.kind == "individual" and agent_scope(user) == set() else user.enterprise_id
+        tasks = [t for t in tasks if for_whom.get(t.instance_id) == acting or
+                 (t.assignee == user.actor and user.kind != "individual")]
     return tasks
+
+
+def _acting_for(instance_ids: set[int]) -> dict[int, int | None]:
+    """Per instance: the enterprise its first trail entry was made for (None: the person's own case)."""
+    firsts = select(func.min(TrailEntry.id)).where(TrailEntry.instance_id.in_(instance_ids)).group_by(
+        TrailEntry.instance_id)
+    return {e.instance_id: (e.detail.get("acting_for") or {}).get("id") if isinstance(e.detail, dict) else None
+            for e in db.session.scalars(select(TrailEntry).where(TrailEntry.id.in_(firsts)))}
 
 
 def my_todo(user: User) -> list[HumanTask]:

@@ -259,7 +259,14 @@ def report_progress(user: User, permit_id: int, raw: dict[str, Any], raw_rows: l
         raise ServiceError("开工时间超出有效期", 422, {"actual_start": f"「项目开工时间」不能晚于{permit.kind_label}"
                                                                    f"有效期（{permit.valid_until}）"})
     rows = _yearly_rows(raw_rows, permit.issued_on.year, today)
-    progress = db.session.get(ProjectProgress, permit.project_id) or ProjectProgress(project_id=permit.project_id)
+    known = db.session.get(ProjectProgress, permit.project_id)
+    typed = start or finish or values.get("completion_note") or rows
+    had_any = (known is not None and (known.actual_start or known.completed_on or known.completion_note)) or \
+        db.session.scalar(select(ProgressYear.year).where(ProgressYear.project_id == permit.project_id).limit(1))
+    if not typed and not had_any:  # an empty first report would read "saved" and tell the authority nothing
+        message = "请至少填写「项目开工时间」「项目完工时间」或一行年度进度后再保存"
+        raise ServiceError(message, 422, {"actual_start": message})
+    progress = known or ProjectProgress(project_id=permit.project_id)
     db.session.add(progress)
     had_start, had_finish = progress.actual_start, progress.completed_on
     progress.actual_start, progress.completed_on = start, finish

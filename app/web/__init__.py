@@ -137,6 +137,8 @@ def register(app: Flask) -> None:
             return redirect(url_for("enterprise.projects"))
         if current_user.roles.intersection({"acceptor", "handler"}):
             return redirect(url_for("reviewer.todo"))
+        if "dept_head" in current_user.roles:
+            return redirect(url_for("reviewer.department"))
         if current_user.roles.intersection({"supervisor"}):
             return redirect(url_for("supervision.overview"))
         if current_user.roles.intersection({"province_admin", "city_admin"}):  # an account administrator only

@@ -82,20 +82,38 @@ def unclaim(task_id: int):
     return redirect(url_for("reviewer.todo"))
 
 
-def _transfer_page(task_id: int, errors: dict | None = None, message: str = "", status: int = 200):
-    task = access.reviewer_task(current_user, task_id)
+def _back_from(task) -> str:
+    """Where 转办 returns to: the case page for whoever may open it, else the list they came from."""
+    if not access.may_handle(current_user, task):
+        return url_for("reviewer.department")
     kind = case_kinds.TASK_KINDS[task_kinds.reviewer_kind(task)]
     try:
-        back = url_for(kind.page, **kind.page_args(task))
+        return url_for(kind.page, **kind.page_args(task))
     except ServiceError:  # the case behind it is gone: back to the list
-        back = url_for("reviewer.todo")
-    return render_template("reviewer/transfer.html", task=task, back=back,
+        return url_for("reviewer.todo")
+
+
+def _transfer_page(task_id: int, errors: dict | None = None, message: str = "", status: int = 200):
+    task = task_transfer.transferable_task(current_user, task_id)
+    by_head = task.assignee not in (None, current_user.actor) and access.heads(current_user, task)
+    return render_template("reviewer/transfer.html", task=task, back=_back_from(task), by_head=by_head,
+                           holder=task_transfer.holder_of(task) if by_head else None,
                            colleagues=task_transfer.colleagues(current_user, task), errors=errors or {},
                            message=message, form=request.form, note_max=task_transfer.NOTE_MAX), status
 
 
+@bp.route("/department")
+@role_required("dept_head")
+def department():
+    """本部门在办 for the department head: every open reviewer task of the department, who holds it, how long
+    it has left, and 转办 for the claimed ones."""
+    tasks = inbox.department_tasks(current_user)
+    return render_template("reviewer/department.html", tasks=tasks, holders=inbox.actor_names(tasks),
+                           cases=access.cases_for_tasks(tasks))
+
+
 @bp.route("/tasks/<int:task_id>/transfer", methods=["GET", "POST"])
-@role_required(*REVIEWER_ROLES)
+@role_required(*REVIEWER_ROLES, "dept_head")
 def transfer(task_id: int):
     """转办: the holder of the claim hands the task to a colleague who could claim it, with a note."""
     if request.method == "GET":
@@ -108,7 +126,7 @@ def transfer(task_id: int):
             raise
         return _transfer_page(task_id, exc.errors, exc.message, exc.status)
     flash(f"已将「{task.title or task.name}」（{task.name}）转办给{colleague.display_name}", "success")
-    return redirect(url_for("reviewer.todo"))
+    return redirect(url_for("reviewer.todo" if current_user.roles & set(REVIEWER_ROLES) else "reviewer.department"))
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])

@@ -217,3 +217,28 @@ def test_the_legal_person_continues_a_draft_its_agent_started(client, accounts):
     submit_entry = db.session.scalar(select(TrailEntry).where(TrailEntry.action == "submit")
                                      .order_by(TrailEntry.id.desc()))
     assert submit_entry.actor == qiye.actor  # the trail names who really submitted
+
+
+def test_a_revoked_agent_no_longer_lists_the_drafts_it_started(client, accounts):
+    """The step stays assigned to the 经办人's actor (the legal person continues it), but its title is the
+    enterprise's: once revoked the 经办人's 待办 must not show it."""
+    from app.services.inbox import applicant_todo
+    from tests.integration.helpers import authority_id, filing_form
+
+    login(client, "jingban")
+    act_for(client)
+    code = apply_code(client)
+    client.post("/enterprise/filings/new", data={**filing_form(code, authority_id=authority_id()), "action": "save"})
+    db.session.expire_all()
+    [step] = applicant_todo(user_named("jingban"))
+    assert step.title and step.title in client.get("/tasks/?tab=todo").data.decode()
+    client.post("/logout")
+    login(client, "qiye")
+    assert client.post(f"/enterprise/agents/{grant_of('jingban').id}/revoke").status_code == 302
+    assert applicant_todo(user_named("jingban")) == []  # revoked, not yet stopped by the request guard
+    client.post("/logout")
+    login(client, "jingban")
+    assert step.title not in client.get("/tasks/?tab=todo", follow_redirects=True).data.decode()
+    db.session.expire_all()
+    assert user_named("jingban").enterprise_id is None  # the request guard stopped acting for the enterprise
+    assert len(applicant_todo(user_named("qiye"))) == 1  # the legal person still has it

@@ -19,6 +19,7 @@ from app.models import (
     PendingTimer,
     Permit,
     Project,
+    ProjectProgress,
     PublicNotice,
     SmsMessage,
 )
@@ -233,6 +234,11 @@ def test_reminders_appear_and_disappear(client, app):
         "actual_start": "", "completed_on": "", "year": ["2026"], "invested": ["120.5"], "progress": [""]})
     assert empty.status_code == 422 and field_messages(empty.data.decode()) == {"progress_0": "第1行请填写「建设进程」"}
     assert [t.bpmn_id for t in applicant_tasks(permit)] == ["yearly_report"]  # nothing changed
+    blank = client.post(f"/enterprise/permits/{permit.id}/progress", data={  # nothing typed, nothing to clear
+        "actual_start": "", "completed_on": "", "completion_note": "", "year": [""], "invested": [""], "progress": [""]})
+    assert blank.status_code == 422 and field_messages(blank.data.decode()) == {
+        "actual_start": "请至少填写「项目开工时间」「项目完工时间」或一行年度进度后再保存"}
+    assert db.session.get(ProjectProgress, permit.project_id) is None
     ok = client.post(f"/enterprise/permits/{permit.id}/progress", data={
         "actual_start": "", "completed_on": "", "year": ["2026"], "invested": ["120.5"],
         "progress": ["完成厂房改造"]})

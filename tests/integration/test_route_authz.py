@@ -77,6 +77,8 @@ IDENTITIES = {
     "shouli": Identity("shouli", "B", "A", ("B", "J", "G"), frozenset({"acceptor"})),  # 江海区发改局
     "banli": Identity("banli", "B", "A", ("B", "J", "G"), frozenset({"handler"})),
     "xh_shouli": Identity("xh_shouli", "A", "B", ("A", "J", "G"), frozenset({"acceptor"})),  # 新会区发改局
+    # 部门负责人 of 江海区发改局: sees and 转办s A's reviewer tasks, never B's
+    "kezhang": Identity("kezhang", "B", "A", ("B", "J", "G"), frozenset({"dept_head"})),
     "zhengce": Identity("zhengce", "A", None, ("A", "B", "J", "G"), frozenset({"policy"}), oversight=True),
     "jiancha": Identity("jiancha", "A", None, ("A", "B", "J", "G"), frozenset({"supervisor"}), oversight=True),
     # 电子监察 of another city (广州): 江门's records are outside its region (authz_world.OUTSIDE_SUPERVISOR)

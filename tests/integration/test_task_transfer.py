@@ -69,7 +69,7 @@ def test_only_the_holder_of_the_claim_transfers(client, claimed):
     client.post("/logout")
     login(client, colleague.username, PASSWORD)
     response = transfer(client, task, user("shouli"))
-    assert response.status_code == 409 and "只有签收人可以转办" in response.data.decode()
+    assert response.status_code == 409 and "只有签收人或部门负责人可以转办" in response.data.decode()
     client.post("/logout")
     login(client, "zr_shouli")  # another department: not even the page
     assert client.get(f"/reviewer/tasks/{task.id}/transfer").status_code == 403
@@ -113,3 +113,62 @@ def test_the_runtime_moves_a_claim_only_from_its_holder(claimed):
     db.session.rollback()
     assert db.session.get(HumanTask, task.id).assignee == user("shouli").actor
     assert db.session.scalar(select(TrailEntry.id).where(TrailEntry.action == "transfer")) is None
+
+
+# ---- the department head (role dept_head, demo `kezhang` of 江海区发改局) -------------------------------------------
+def test_the_department_head_sees_the_departments_open_tasks_and_transfers_a_claimed_one(client, claimed):
+    task, colleague, declaration = claimed
+    client.post("/logout")
+    login(client, "kezhang")
+    assert client.get("/").headers["Location"].endswith("/reviewer/department")
+    page = lxml.html.fromstring(client.get("/reviewer/department").data)
+    row = page.xpath(f"//table[@id='department-tasks']//tr[.//a[@id='transfer-{task.id}']]")
+    assert row and "王受理（江海区发改局）" in row[0].text_content()
+    form = lxml.html.fromstring(client.get(f"/reviewer/tasks/{task.id}/transfer").data)
+    assert "王受理（江海区发改局）" in form.xpath("string(//p[@id='head-hint'])")
+    # the holder himself is not offered, the colleague with the same item permission is
+    assert form.xpath("//select[@id='f_to_user_id']/option/@value") == ["", str(colleague.id)]
+    assert "已是该任务的签收人" in error_of(transfer(client, task, user("shouli")), "to_user_id")
+    response = transfer(client, task, colleague, "王受理病假，请李新接办")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/reviewer/department")
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task.id).assignee == colleague.actor
+    entry = db.session.scalar(select(TrailEntry).where(TrailEntry.action == "transfer",
+                                                       TrailEntry.instance_id == task.instance_id))
+    head = user("kezhang")
+    assert (entry.actor, entry.detail["from"], entry.detail["to"]) == (head.actor, user("shouli").actor,
+                                                                       colleague.actor)
+    # the head's 已办 has it; the former holder and the colleague are told
+    assert "转办" in lxml.html.fromstring(client.get("/tasks/?tab=done").data).xpath(
+        "string(//table[@id='done']/tbody/tr[1])")
+    told = {n.user_id: n.title for n in db.session.scalars(select(Notification).where(
+        Notification.title.contains("王受理病假")))}
+    assert set(told) == {colleague.id, user("shouli").id} and "部门负责人" in told[user("shouli").id]
+    client.post("/logout")
+    login(client, colleague.username, PASSWORD)
+    case = case_of(declaration, "proposal")
+    timeline = " ".join(lxml.html.fromstring(client.get(f"/reviewer/cases/{case.id}").data)
+                        .xpath("string(//ol[@class='timeline'])").split())
+    assert "转办：王受理（江海区发改局） → 李新（王受理病假，请李新接办），由部门负责人刘科长（江海区发改局·部门负责人）转办" in timeline
+
+
+def test_the_department_head_cannot_move_an_unclaimed_task_nor_another_departments(client, claimed):
+    task, colleague, _ = claimed
+    assert client.post(f"/reviewer/tasks/{task.id}/unclaim").status_code == 302  # shouli hands it back
+    client.post("/logout")
+    login(client, "kezhang")
+    response = transfer(client, task, colleague)
+    assert response.status_code == 409 and "尚未签收" in response.data.decode()
+    assert "transfer-%d" % task.id not in client.get("/reviewer/department").data.decode()
+    # the head has no reviewer role: he neither claims nor opens the case as a reviewer
+    assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 403
+    # 市自然资源局's item of the same declaration, claimed there: 江海区发改局's head may not touch it
+    _, _, declaration = claimed
+    other = item_task(declaration, "land_site")
+    client.post("/logout")
+    login(client, "zr_shouli")
+    assert client.post(f"/reviewer/tasks/{other.id}/claim").status_code == 302
+    client.post("/logout")
+    login(client, "kezhang")
+    assert client.get(f"/reviewer/tasks/{other.id}/transfer").status_code == 403
+    assert transfer(client, other, colleague).status_code == 403
