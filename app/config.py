@@ -42,6 +42,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SIGNIN_WINDOW_MINUTES": int(env.get("SIGNIN_WINDOW_MINUTES", "15")),  # … within this many minutes
         "SIGNIN_LOCK_MINUTES": int(env.get("SIGNIN_LOCK_MINUTES", "15")),  # locked this long after the last failure
         "SIGNIN_CAPTCHA_AFTER": int(env.get("SIGNIN_CAPTCHA_AFTER", "1")),  # failures before the image captcha
+        "SMS_PER_SOURCE_HOUR": int(env.get("SMS_PER_SOURCE_HOUR", "20")),  # SMS codes per source address and hour
+        "CAPTCHA_PER_SOURCE_MINUTE": int(env.get("CAPTCHA_PER_SOURCE_MINUTE", "30")),  # captcha images, in-process
         # CA certificate / provincial unified identity: "package.module:Class" of signin.SigninProvider, comma separated
         "SIGNIN_PROVIDERS": [p.strip() for p in env.get("SIGNIN_PROVIDERS", "").split(",") if p.strip()],
         # Strict-Transport-Security max-age, sent only in production (app/web/security.py)

@@ -79,7 +79,8 @@ class SmsCode(db.Model):
     """A one-time code sent by SMS: kept as a keyed hash, valid a few minutes, a few tries, used once."""
 
     __tablename__ = "sms_code"
-    __table_args__ = (Index("ix_sms_code_phone", "phone", "purpose", "created_at"),)
+    __table_args__ = (Index("ix_sms_code_phone", "phone", "purpose", "created_at"),
+                      Index("ix_sms_code_source", "source", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20))
@@ -89,6 +90,8 @@ class SmsCode(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # the client address that asked (IPv6 fits): codes per source and hour are limited; None when no network asked
+    source: Mapped[str | None] = mapped_column(String(45))
 
 
 SIGNIN_RESULTS = {"ok": "成功", "bad_password": "密码错误", "bad_code": "验证码错误", "bad_captcha": "图形验证码错误",

@@ -106,11 +106,28 @@ def _digest(phone: str, purpose: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{purpose}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def send_code(phone: str, purpose: str, user_id: int | None = None) -> timedelta:
+# A code hash no answer can match (a digest is 64 hex digits): the row an unbound number gets, so it is refused and
+# counted exactly as a bound one (no enumeration) while nothing is sent.
+NO_CODE = "-" * 64
+
+
+def send_code(phone: str, purpose: str, user_id: int | None = None, *, source: str | None,
+              deliver: bool = True) -> timedelta:
     """Send a six-digit code for `purpose` (SMS_PURPOSES); returns how long it is valid. Call inside a use case:
-    the code and the outbox row commit together. 429 when asked again too soon or too often."""
+    the code and the outbox row commit together. 429 when asked again too soon or too often for this number, or
+    too often from this source address (`source`: the client address; None only where no network asked).
+    `deliver=False`: every check and the row as for a real code, but a hash that never matches and no SMS — what a
+    number that must not be told apart from a registered one gets."""
     assert purpose in SMS_PURPOSES, purpose
     now = clock.utcnow_naive()
+    source = source[:45] if source else None
+    if source is not None:
+        per_hour = current_app.config["SMS_PER_SOURCE_HOUR"]
+        asked = db.session.scalar(select(func.count(SmsCode.id)).where(SmsCode.source == source,
+                                                                      SmsCode.created_at > now - timedelta(hours=1)))
+        if asked >= per_hour:
+            message = "本网络地址获取验证码过于频繁，请一小时后再试"
+            raise ServiceError(message, 429, {"sms_code": message})
     last = db.session.scalar(select(func.max(SmsCode.created_at)).where(SmsCode.phone == phone,
                                                                       SmsCode.purpose == purpose))
     if last is not None and now - last < CODE_RESEND:
@@ -121,11 +138,12 @@ def send_code(phone: str, purpose: str, user_id: int | None = None) -> timedelta
     if today >= CODE_DAILY:
         raise ServiceError("该手机号今日获取验证码次数过多，请明天再试", 429, {"sms_code": "今日获取次数已达上限"})
     code = f"{secrets.randbelow(10**6):06d}"
-    db.session.add(SmsCode(phone=phone, purpose=purpose, code_hash=_digest(phone, purpose, code), created_at=now,
-                           expires_at=now + CODE_TTL))
-    minutes = int(CODE_TTL.total_seconds() // 60)
-    gateway().send(db.session, phone, f"{SIGNATURE}您的{SMS_PURPOSES[purpose]}验证码为 {code}，{minutes}分钟内有效。"
-                                      "如非本人操作请忽略。", user_id)
+    db.session.add(SmsCode(phone=phone, purpose=purpose, code_hash=_digest(phone, purpose, code) if deliver else NO_CODE,
+                           created_at=now, expires_at=now + CODE_TTL, source=source))
+    if deliver:
+        minutes = int(CODE_TTL.total_seconds() // 60)
+        gateway().send(db.session, phone, f"{SIGNATURE}您的{SMS_PURPOSES[purpose]}验证码为 {code}，{minutes}分钟内有效。"
+                                          "如非本人操作请忽略。", user_id)
     return CODE_TTL
 
 
@@ -134,7 +152,10 @@ def check_code(phone: str, purpose: str, code: str, field: str = "sms_code") -> 
     answer is counted and committed at once (the caller's rollback does not undo it), so guessing stops after
     CODE_TRIES: call it before the use case writes anything else."""
     now = clock.utcnow_naive()
-    row = db.session.scalars(select(SmsCode).where(SmsCode.phone == phone, SmsCode.purpose == purpose)
+    # a NO_CODE row (asked with a number or pair that has no account) does not replace a real code: whoever asked
+    # for it cannot spoil the owner's code, and learns nothing either way
+    row = db.session.scalars(select(SmsCode).where(SmsCode.phone == phone, SmsCode.purpose == purpose,
+                                                   SmsCode.code_hash != NO_CODE)
                              .order_by(SmsCode.id.desc()).limit(1)).first()
     if row is None or row.used_at is not None or row.expires_at <= now or row.attempts >= CODE_TRIES:
         raise ServiceError("短信验证码已失效，请重新获取", 422, {field: "短信验证码已失效，请重新获取"})

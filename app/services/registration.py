@@ -108,11 +108,11 @@ def _phone(fields: Fields, field: str = "phone", label: str = "手机号码") ->
 
 
 @use_case
-def send_register_code(raw_phone: str) -> timedelta:
+def send_register_code(raw_phone: str, source: str | None) -> timedelta:
     phone = check_mobile(raw_phone)
     if not _phone_free(phone):
         raise ServiceError("该手机号码已注册", 409, {"phone": "该「手机号码」已注册账号，请直接登录"})
-    return send_code(phone, "register")
+    return send_code(phone, "register", source=source)
 
 
 def _new_user(kind: str, username: str, password: str, display_name: str, phone: str, id_number: str,
@@ -255,18 +255,18 @@ def scan_of(user: User, which: str) -> tuple[bytes, str]:
 
 # ---- change of mobile number: the old number first, then the new one ----------------------------------------------
 @use_case
-def send_phone_code(user: User, raw_phone: str | None) -> tuple[str, timedelta]:
+def send_phone_code(user: User, raw_phone: str | None, source: str | None) -> tuple[str, timedelta]:
     """A code to the account's own number (raw_phone None) or to the new one."""
     if raw_phone is None:
         if not user.phone:
             raise ServiceError("账号未登记手机号码", 409)
-        return user.phone, send_code(user.phone, "phone", user.id)
+        return user.phone, send_code(user.phone, "phone", user.id, source=source)
     phone = check_mobile(raw_phone, "new_phone", "新手机号码")
     if phone == user.phone:
         raise ServiceError("新号码与原号码相同", 422, {"new_phone": "「新手机号码」与原号码相同"})
     if not _phone_free(phone, user.id):
         raise ServiceError("该号码已注册", 409, {"new_phone": "该「新手机号码」已注册其他账号"})
-    return phone, send_code(phone, "phone", user.id)
+    return phone, send_code(phone, "phone", user.id, source=source)
 
 
 @use_case

@@ -263,12 +263,12 @@ def _sent(who: str) -> str:
 
 
 @use_case
-def send_signin_code(phone: str) -> str:
-    """The same answer whether or not the number has an account (no enumeration); only a bound one gets a code."""
+def send_signin_code(phone: str, source: str | None) -> str:
+    """The same answer whether or not the number has an account (no enumeration): an unbound number is checked,
+    refused and counted exactly as a bound one (resend wait, daily cap, per-source cap), but gets no SMS."""
     phone = identity.check_mobile(phone)
     user = _phone_user(phone)
-    if user is not None:
-        identity.send_code(phone, "signin", user.id)
+    identity.send_code(phone, "signin", user.id if user else None, source=source, deliver=user is not None)
     return _sent("该手机号已登记在本平台账号上")
 
 
@@ -332,11 +332,11 @@ def _reset_user(username: str, phone: str) -> User | None:
 
 
 @use_case
-def send_reset_code(username: str, phone: str) -> str:
+def send_reset_code(username: str, phone: str, source: str | None) -> str:
+    """As send_signin_code: a pair that does not match is refused and counted like one that does, and gets no SMS."""
     phone = identity.check_mobile(phone)
     user = _reset_user(username, phone)
-    if user is not None:
-        identity.send_code(phone, "reset", user.id)
+    identity.send_code(phone, "reset", user.id if user else None, source=source, deliver=user is not None)
     return _sent("用户名与手机号匹配")
 
 
@@ -359,10 +359,10 @@ def reset_password(username: str, phone: str, code: str, new: str, confirm: str)
 
 
 @use_case
-def send_verify_code(user: User) -> str:
+def send_verify_code(user: User, source: str | None) -> str:
     if not user.phone:
         raise ServiceError("账号未登记手机号，无法发送验证码，请联系管理员", 422, {"sms_code": "账号未登记手机号"})
-    identity.send_code(user.phone, "verify", user.id)
+    identity.send_code(user.phone, "verify", user.id, source=source)
     return f"验证码已发送至 {mask_phone(user.phone)}，{int(identity.CODE_TTL.total_seconds() // 60)}分钟内有效"
 
 
@@ -378,6 +378,7 @@ def verify_person(user: User, real_name: str, id_number: str, code: str) -> iden
     if not user.phone:
         raise ServiceError("账号未登记手机号，请联系管理员", 422, {"sms_code": "账号未登记手机号"})
     identity.check_code(user.phone, "verify", code)
+    user.display_name = real_name[:50]  # the verified real name is the account's name, as registration keeps it
     user.id_number = number
     user.realname_level = result.level
     user.realname_at = clock.utcnow_naive()

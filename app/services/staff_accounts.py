@@ -320,10 +320,10 @@ def _account_of_person(id_number: str) -> User | None:
 
 # ---- applying -------------------------------------------------------------------------------------------------
 @use_case
-def send_apply_code(raw_phone: Any) -> str:
+def send_apply_code(raw_phone: Any, source: str | None) -> str:
     """The SMS code of an application or a status look-up (purpose "apply")."""
     phone = identity.check_mobile(str(raw_phone or ""))
-    identity.send_code(phone, "apply")
+    identity.send_code(phone, "apply", source=source)
     return phone
 
 

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict, deque
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+
+from engine import clock
 
 from ..models import SIGNIN_RESULTS, USER_KINDS
 from ..services import ServiceError, identity, signin
@@ -105,8 +110,50 @@ def login():
     return _start_session(user)
 
 
+class SlidingWindow:
+    """At most `limit` events per key within `window`, counted in this process. Thread-safe; memory is bounded by
+    `max_keys` (the least recently seen key is forgotten first, so a flood of addresses costs no more than that)."""
+
+    def __init__(self, window: timedelta, max_keys: int = 10_000):
+        self.window = window
+        self.max_keys = max_keys
+        self._events: OrderedDict[str, deque[datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, limit: int, now: datetime) -> bool:
+        """Counts the event and says yes, or says no (a refused event is not counted)."""
+        with self._lock:
+            events = self._events.pop(key, None) or deque()
+            while events and events[0] <= now - self.window:  # oldest first
+                events.popleft()
+            while events and events[-1] > now:  # the platform clock was set back: forget what is "later"
+                events.pop()
+            allowed = len(events) < limit
+            if allowed:
+                events.append(now)
+            if events:
+                self._events[key] = events  # most recently seen last
+                while len(self._events) > self.max_keys:
+                    self._events.popitem(last=False)
+            return allowed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+
+# Drawing a captcha costs this process CPU, so it is limited per source address in this process: with several
+# processes an address gets that many images from each, which still bounds the CPU each of them spends. (The SMS
+# and sign-in limits, which protect shared things, are counted in the database instead.)
+captcha_limiter = SlidingWindow(timedelta(minutes=1))
+
+
 @bp.route("/login/captcha.png")
 def captcha():
+    if not captcha_limiter.allow(request.remote_addr or "", current_app.config["CAPTCHA_PER_SOURCE_MINUTE"],
+                                 clock.utcnow_naive()):
+        return Response("图形验证码请求过于频繁，请一分钟后再试", 429, mimetype="text/plain",
+                        headers={"Cache-Control": "no-store", "Retry-After": "60"})
     png, stored = signin.new_captcha()
     session[CAPTCHA_KEY] = stored
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
@@ -116,7 +163,7 @@ def captcha():
 def sms_send():
     phone = request.form.get("phone", "")[:20]
     try:
-        message = signin.send_signin_code(phone)
+        message = signin.send_signin_code(phone, request.remote_addr)
     except ServiceError as exc:
         return _login_page(exc.status, tab="sms", error=exc.message, errors=exc.errors, phone=phone)
     return _login_page(tab="sms", notice=message, phone=phone)
@@ -179,7 +226,8 @@ def reset_password():
 @bp.route("/password/reset/send", methods=["POST"])
 def reset_send():
     try:
-        message = signin.send_reset_code(request.form.get("username", ""), request.form.get("phone", ""))
+        message = signin.send_reset_code(request.form.get("username", ""), request.form.get("phone", ""),
+                                          request.remote_addr)
     except ServiceError as exc:
         return _reset_page(exc.status, error=exc.message, errors=exc.errors)
     return _reset_page(notice=message)
@@ -256,7 +304,7 @@ def verify_send():
     if not signin.needs_verification(current_user):
         return redirect(url_for("auth.security"))
     try:
-        message = signin.send_verify_code(current_user)
+        message = signin.send_verify_code(current_user, request.remote_addr)
     except ServiceError as exc:
         return _verify_page(exc.status, error=exc.message, errors=exc.errors)
     return _verify_page(notice=message)

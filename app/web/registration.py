@@ -79,7 +79,7 @@ def register():
     values = {k: request.form.get(k, "") for k in KEEP}
     if request.form.get("action") == "send_code":  # the 获取验证码 button submits the form, so nothing typed is lost
         try:
-            ttl = accounts.send_register_code(request.form.get("phone", ""))
+            ttl = accounts.send_register_code(request.form.get("phone", ""), request.remote_addr)
         except ServiceError as exc:
             return _page(kind, values, exc.errors or {"phone": exc.message}, exc.status)
         flash(f"验证码已发送至 {values['phone'].strip()}，{int(ttl.total_seconds() // 60)}分钟内有效", "success")
@@ -100,7 +100,7 @@ def send_code():
     """获取验证码 without leaving the page (registration.js), so chosen files and passwords stay; without
     JavaScript the button submits the whole form instead (action=send_code above)."""
     try:
-        ttl = accounts.send_register_code(request.form.get("phone", ""))
+        ttl = accounts.send_register_code(request.form.get("phone", ""), request.remote_addr)
     except ServiceError as exc:
         return jsonify(message=exc.message, errors=exc.errors), exc.status
     phone = request.form.get("phone", "").strip()
@@ -202,7 +202,7 @@ def phone():
     action = request.form.get("action")
     try:
         if action == "send_old":
-            accounts.send_phone_code(current_user, None)
+            accounts.send_phone_code(current_user, None, request.remote_addr)
             flash("验证码已发送至原手机号码", "success")
             wait = int(CODE_RESEND.total_seconds())
         elif action == "confirm_old":
@@ -210,7 +210,7 @@ def phone():
             session[PHONE_KEY], session[PHONE_KEY + "_user"] = clock.now().timestamp(), current_user.id
             step2 = True
         elif action == "send_new":
-            sent, _ = accounts.send_phone_code(current_user, request.form.get("new_phone", ""))
+            sent, _ = accounts.send_phone_code(current_user, request.form.get("new_phone", ""), request.remote_addr)
             flash(f"验证码已发送至新手机号码 {sent}", "success")
             wait = int(CODE_RESEND.total_seconds())
         elif action == "change":

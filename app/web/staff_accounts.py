@@ -101,7 +101,7 @@ def apply_items():
 def apply_code():
     """Sends the SMS code of an application or a status look-up; JSON for the page's script, a flash without it."""
     try:
-        phone = staff.send_apply_code(request.form.get("phone"))
+        phone = staff.send_apply_code(request.form.get("phone"), request.remote_addr)
     except ServiceError as exc:
         if wants_json():
             return jsonify(message=exc.message, errors=exc.errors), exc.status

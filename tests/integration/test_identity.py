@@ -68,10 +68,10 @@ def _sent_code() -> str:
 
 @pytest.mark.clock("2026-03-10 10:00")
 def test_a_code_is_sent_checked_once_and_expires(codes):
-    use_case(identity.send_code)(PHONE, "register")
+    use_case(identity.send_code)(PHONE, "register", source=None)
     code = _sent_code()
     with pytest.raises(ServiceError) as again:
-        use_case(identity.send_code)(PHONE, "register")
+        use_case(identity.send_code)(PHONE, "register", source=None)
     assert again.value.status == 429 and "秒后" in again.value.message
     with pytest.raises(ServiceError):
         use_case(identity.check_code)(PHONE, "signin", code)  # another purpose's code
@@ -81,7 +81,7 @@ def test_a_code_is_sent_checked_once_and_expires(codes):
     assert "已失效" in spent.value.message
 
     at("2026-03-10 10:02")
-    use_case(identity.send_code)(PHONE, "register")
+    use_case(identity.send_code)(PHONE, "register", source=None)
     at("2026-03-10 10:08")  # five minutes later
     with pytest.raises(ServiceError) as expired:
         use_case(identity.check_code)(PHONE, "register", _sent_code())
@@ -90,7 +90,7 @@ def test_a_code_is_sent_checked_once_and_expires(codes):
 
 @pytest.mark.clock("2026-03-10 10:00")
 def test_wrong_answers_spend_the_code_even_though_each_use_case_rolls_back(codes):
-    use_case(identity.send_code)(PHONE, "reset")
+    use_case(identity.send_code)(PHONE, "reset", source=None)
     code = _sent_code()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     messages = []
@@ -107,10 +107,10 @@ def test_wrong_answers_spend_the_code_even_though_each_use_case_rolls_back(codes
 def test_a_number_gets_at_most_ten_codes_a_day(codes):
     for n in range(identity.CODE_DAILY):
         clock.travel_to(at("2026-03-10 10:00") + timedelta(minutes=2 * n))
-        use_case(identity.send_code)(PHONE, "signin")
+        use_case(identity.send_code)(PHONE, "signin", source=None)
     at("2026-03-10 12:00")
     with pytest.raises(ServiceError) as refused:
-        use_case(identity.send_code)(PHONE, "signin")
+        use_case(identity.send_code)(PHONE, "signin", source=None)
     assert refused.value.status == 429 and "明天" in refused.value.message
 
 
