@@ -19,6 +19,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO)
+    if app.config["PROXY_HOPS"] > 0:  # request.remote_addr is then the client's address the proxy saw
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],  # type: ignore[method-assign]
+                                x_proto=app.config["PROXY_HOPS"])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a 0.5 s job would flood the log
     from . import models  # noqa: F401  (register tables)
 

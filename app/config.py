@@ -44,6 +44,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "SIGNIN_CAPTCHA_AFTER": int(env.get("SIGNIN_CAPTCHA_AFTER", "1")),  # failures before the image captcha
         "SMS_PER_SOURCE_HOUR": int(env.get("SMS_PER_SOURCE_HOUR", "20")),  # SMS codes per source address and hour
         "CAPTCHA_PER_SOURCE_MINUTE": int(env.get("CAPTCHA_PER_SOURCE_MINUTE", "30")),  # captcha images, in-process
+        # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none); without it every
+        # visitor behind a proxy shares its address, and so the per-address sign-in and SMS limits
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
         # CA certificate / provincial unified identity: "package.module:Class" of signin.SigninProvider, comma separated
         "SIGNIN_PROVIDERS": [p.strip() for p in env.get("SIGNIN_PROVIDERS", "").split(",") if p.strip()],
         # Strict-Transport-Security max-age, sent only in production (app/web/security.py)

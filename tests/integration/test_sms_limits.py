@@ -171,3 +171,20 @@ def test_the_verified_real_name_is_kept(sms):
     assert result.status_code == 302
     u = sms.user("sl_shouli")
     assert (u.display_name, u.realname_level, u.id_number) == ("沈文", "offline", "11010519491231002X")
+
+
+
+@pytest.mark.parametrize("hops, seen", [(1, "203.0.113.7"), (0, "10.0.0.1")])
+def test_behind_a_proxy_the_forwarded_address_is_the_source(hops, seen):
+    """PROXY_HOPS=1: visitors behind one nginx keep their own address, so one's abuse does not lock the others out;
+    with 0 X-Forwarded-For is ignored (a client could otherwise pick any address it likes)."""
+    from flask import request
+
+    from app import create_app
+
+    probe = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True, "SCHEDULER_ENABLED": False,
+                        "PROXY_HOPS": hops})
+    probe.add_url_rule("/_who", "who", lambda: request.remote_addr or "")
+    response = probe.test_client().get("/_who", environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                                       headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == seen

@@ -149,7 +149,8 @@ def test_the_department_head_sees_the_departments_open_tasks_and_transfers_a_cla
     case = case_of(declaration, "proposal")
     timeline = " ".join(lxml.html.fromstring(client.get(f"/reviewer/cases/{case.id}").data)
                         .xpath("string(//ol[@class='timeline'])").split())
-    assert "转办：王受理（江海区发改局） → 李新（王受理病假，请李新接办），由部门负责人刘科长（江海区发改局·部门负责人）转办" in timeline
+    assert ("转办：王受理（江海区发改局） → 李新（王受理病假，请李新接办），"
+            "由部门负责人刘科长（江海区发改局·部门负责人）转办") in timeline
 
 
 def test_the_department_head_cannot_move_an_unclaimed_task_nor_another_departments(client, claimed):
@@ -159,7 +160,7 @@ def test_the_department_head_cannot_move_an_unclaimed_task_nor_another_departmen
     login(client, "kezhang")
     response = transfer(client, task, colleague)
     assert response.status_code == 409 and "尚未签收" in response.data.decode()
-    assert "transfer-%d" % task.id not in client.get("/reviewer/department").data.decode()
+    assert f"transfer-{task.id}" not in client.get("/reviewer/department").data.decode()
     # the head has no reviewer role: he neither claims nor opens the case as a reviewer
     assert client.post(f"/reviewer/tasks/{task.id}/claim").status_code == 403
     # 市自然资源局's item of the same declaration, claimed there: 江海区发改局's head may not touch it
