@@ -42,6 +42,11 @@ from .notify import SIGNATURE, gateway
 
 ADMIN_ROLES = ("admin", "province_admin", "city_admin")
 ITEM_ROLES = {"accept": "acceptor", "handle": "handler"}
+HEAD_ROLE = "dept_head"  # 部门负责人: 本部门在办 and 转办 of the department's claimed tasks (task_transfer)
+
+
+def _ticked(raw: dict[str, Any], name: str) -> bool:
+    return str(raw.get(name) or "") in ("1", "on", "true")
 PERMISSION_LABELS = {"acceptor": "受理", "handler": "办理"}
 TEXT_MAX = {"section": ("科室", 50), "position": ("职位", 50)}
 REASON_MAX = 500
@@ -352,12 +357,13 @@ def apply(raw: dict[str, Any]) -> Applied:
     _guard("password", errors, identity.check_password, password, username=username, phone=phone or "")
     if password != str(raw.get("password2") or ""):
         errors.setdefault("password2", "两次输入的「密码」不一致")
-    city_admin = str(raw.get("city_admin") or "") in ("1", "on", "true")
+    city_admin = _ticked(raw, "city_admin")
     if city_admin and department is not None and department.level == "province":
         errors["city_admin"] = "「市州管理员」须属于市州的部门（省直部门账号由省级管理员审核）"
+    dept_head = _ticked(raw, "dept_head")
     permissions = _permissions(raw, department, errors)
-    if not permissions and not city_admin and "permissions" not in errors:
-        errors["permissions"] = "请至少选择一项「事项权限」（受理或办理）"
+    if not permissions and not city_admin and not dept_head and "permissions" not in errors:
+        errors["permissions"] = "请至少选择一项「事项权限」（受理或办理），或申请部门负责人"
     verification = None
     raw_id = str(raw.get("id_number") or "").strip()
     if not raw_id:
@@ -378,7 +384,7 @@ def apply(raw: dict[str, Any]) -> Applied:
     id_number, _ = identity.check_id_number(str(raw.get("id_number")))
     now = clock.utcnow_naive()
     roles = sorted({ITEM_ROLES[k] for p in permissions for k in ITEM_ROLES if p[k]}
-                   | ({"city_admin"} if city_admin else set()))
+                   | ({"city_admin"} if city_admin else set()) | ({HEAD_ROLE} if dept_head else set()))
     user = User(username=username, password_hash=hash_password(password), display_name=real_name, kind="staff",
                 department_id=department.id, phone=phone, active=False, id_number=id_number,
                 realname_level=verification.level, realname_at=now, section=section, position=position,
@@ -393,6 +399,7 @@ def apply(raw: dict[str, Any]) -> Applied:
                               region_code=review_region(department, city_admin), submitted_by=user.id,
                               payload={"section": section, "position": position, "roles": roles,
                                        "permissions": permissions, "city_admin": city_admin,
+                                       "dept_head": dept_head,
                                        "realname": verification.message})
     db.session.add(request_)
     db.session.flush()
@@ -434,13 +441,16 @@ def request_change(actor: User, user_id: int, raw: dict[str, Any]) -> AccountReq
     held = {(r.item_code, r.role) for r in db.session.scalars(select(UserItemRole)
                                                                .where(UserItemRole.user_id == user.id))}
     add, remove = sorted(wanted - held), sorted(held - wanted)
-    if not add and not remove and section == user.section and position == user.position:
-        raise ServiceError("没有变更：科室、职位和事项权限与现在相同", 422, {"permissions": "请修改后再提交"})
+    head = _ticked(raw, "dept_head")
+    head_change = None if head == (HEAD_ROLE in user.roles) else ("add" if head else "remove")
+    if not add and not remove and not head_change and section == user.section and position == user.position:
+        raise ServiceError("没有变更：科室、职位、事项权限和部门负责人与现在相同", 422, {"permissions": "请修改后再提交"})
     assert user.department is not None
     row = AccountRequest(kind="change", user_id=user.id, department_id=user.department.id,
                          region_code=user_region(user), submitted_by=actor.id,
                          payload={"section": section, "position": position,
-                                  "add": [list(p) for p in add], "remove": [list(p) for p in remove]})
+                                  "add": [list(p) for p in add], "remove": [list(p) for p in remove],
+                                  "dept_head": head_change})
     db.session.add(row)
     db.session.flush()
     return row
@@ -513,6 +523,10 @@ def _apply(row: AccountRequest, now: Any) -> None:
                 db.session.delete(permission)
         # roles stay: 受理/办理 also serve 备案 and other steps without an item
         _grant(user, [tuple(p) for p in payload.get("add", [])])  # type: ignore[misc]
+        if payload.get("dept_head") == "add" and HEAD_ROLE not in user.roles:
+            user.role_rows.append(UserRole(role=HEAD_ROLE))
+        elif payload.get("dept_head") == "remove":
+            user.role_rows[:] = [r for r in user.role_rows if r.role != HEAD_ROLE]
         user.section, user.position = payload.get("section", user.section), payload.get("position", user.position)
     else:  # cancel
         busy = _claimed(user)
@@ -679,6 +693,9 @@ def request_permissions(row: AccountRequest) -> list[tuple[str, str, str]]:
     for verb, key in (("新增", "add"), ("撤销", "remove"), ("随注销撤销", "revoked")):
         for code, role in payload.get(key, []):
             out.append((names.get(code, code), PERMISSION_LABELS.get(role, role), verb))
+    head = payload.get("dept_head")
+    if head:  # True on a new account's request, "add" or "remove" on a change
+        out.append(("本部门全部在办任务（查看、转办）", "部门负责人", {"add": "新增", "remove": "撤销"}.get(head, "申请")))
     return out
 
 

@@ -58,6 +58,7 @@ def _apply_page(values: dict[str, Any], errors: dict[str, str], status: int = 20
     return render_template("staff/apply.html", units=staff.flat_units(), values=values, errors=errors,
                            department=department, items=staff.items_for(department) if department else [],
                            accept=accept, handle=handle, password_rule=identity.PASSWORD_RULE,
+                           username_rule=identity.USERNAME_RULE,
                            reviewer_of=lambda d: staff.reviewer_label(staff.review_region(d))), status
 
 
@@ -202,7 +203,7 @@ def _account_context(user: Any, values: dict[str, Any] | None = None) -> dict[st
     """What the user page and 我的账号申请 share: roles, permissions, requests and the change form."""
     held = staff.held_permissions(user)
     if values is None:
-        values = {"section": user.section, "position": user.position,
+        values = {"section": user.section, "position": user.position, "dept_head": staff.HEAD_ROLE in user.roles,
                   "accept": [c for c, r in held if r == "acceptor"], "handle": [c for c, r in held if r == "handler"]}
     accept, handle = _checked(values)
     rows = staff.my_requests(user)

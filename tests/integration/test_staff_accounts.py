@@ -485,3 +485,40 @@ def test_two_administrators_deciding_at_once_one_wins_the_other_is_told_who(clie
         winner = "梁管理" if decided.reviewed_by == user("jm_admin").id else "系统管理员"
         assert winner in loser and decided.status in ("approved", "rejected")
         assert user(row.user.username).active is (decided.status == "approved")
+
+
+def test_the_department_head_role_is_applied_for_and_changed_through_review(client, fresh):
+    """部门负责人 (dept_head) is granted like an item permission: requested, reviewed in scope, then in force; a head
+    needs no item permission of their own, and the role is taken away by a reviewed change."""
+    row = apply(client, accept=(), dept_head="1", real_name="刘负责")
+    assert row.payload["dept_head"] is True and "dept_head" in row.payload["roles"]
+    client.post("/logout")
+    login(client, "jm_admin")
+    page = lxml.html.fromstring(client.get(f"/staff/requests/{row.id}").data)
+    assert "部门负责人" in page.xpath("string(//table[@id='requested-permissions'])")
+    assert decide(client, "jm_admin", row.id).status_code == 302
+    db.session.expire_all()
+    head = user(row.user.username)
+    assert head.active and "dept_head" in head.roles
+    client.post("/logout")
+    login(client, head.username, PASSWORD)
+    assert client.get("/reviewer/department").status_code == 200
+    mine = lxml.html.fromstring(client.get("/accounts/mine").data)
+    assert mine.xpath("//input[@id='f_dept_head']/@checked")  # ticked: the role is held
+    response = client.post(f"/staff/users/{head.id}/change", data={"section": "投资科", "position": "科员",
+                                                                   "accept": ["proposal"], "handle": []})
+    assert response.status_code == 302
+    change = db.session.scalar(select(AccountRequest).where(AccountRequest.user_id == head.id,
+                                                            AccountRequest.kind == "change"))
+    assert change.payload["dept_head"] == "remove"
+    assert decide(client, "jm_admin", change.id).status_code == 302
+    db.session.expire_all()
+    head = user(head.username)
+    assert "dept_head" not in head.roles and ("proposal", "acceptor") in access.item_permissions(head)
+
+
+def test_an_application_without_any_permission_names_the_choices(client, fresh):
+    client.post("/logout")
+    response = client.post("/staff/apply", data=form(client, accept=()))
+    assert response.status_code == 422
+    assert "或申请部门负责人" in response.data.decode()
