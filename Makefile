@@ -3,8 +3,9 @@
 #   make test  install what the tests need and pass every test on SQLite, then on PostgreSQL, then the unit
 #              and integration tests again on SQLite at fixed moments under faketime (test-faketime)
 # Both first run `frontend`: npm ci from package-lock.json (only when the lock is newer than node_modules), then
-# bpmn-js and dmn-js (viewer and modeler bundles, CSS, fonts) are copied into app/web/static/vendor/ — served
-# by the app itself, no CDN, so the diagrams open on an intranet.
+# bpmn-js and dmn-js (viewer and modeler bundles, CSS, fonts) and pdf.js (pdfjs-dist: the library and its worker,
+# for the in-page PDF viewer of the case pages) are copied into app/web/static/vendor/ — served by the app itself,
+# no CDN, so diagrams and materials open on an intranet.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -53,6 +54,10 @@ $(VENDOR)/.copied: $(NODE_STAMP)
 	cp node_modules/dmn-js/dist/dmn-viewer.production.min.js node_modules/dmn-js/dist/dmn-modeler.production.min.js \
 	  $(VENDOR)/dmn-js/
 	cp -r node_modules/dmn-js/dist/assets $(VENDOR)/dmn-js/
+	mkdir -p $(VENDOR)/pdfjs
+	cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs \
+	  node_modules/pdfjs-dist/LICENSE $(VENDOR)/pdfjs/
+	cp -r node_modules/pdfjs-dist/cmaps node_modules/pdfjs-dist/standard_fonts $(VENDOR)/pdfjs/
 	touch $@
 
 # The studio's designer pages (bpmn-js modeler + our properties panel, dmn-js, bpmn-js-differ), bundled from
