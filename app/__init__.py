@@ -110,16 +110,28 @@ def start_timer_loop(app: Flask):
 
 def _register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Reference tables, demo accounts, deployed diagrams (idempotent)."""
+    @click.option("--empty", is_flag=True,
+                  help="只建参考数据和示范账号，不建示范案例（空的项目和待办列表）")
+    def seed_demo_command(empty: bool) -> None:
+        """Reference tables, demo accounts, deployed diagrams and, unless --empty, sample cases in every
+        state (app/seed/samples.py). Idempotent: a second run adds nothing."""
+        import time
+
         from .bootstrap import deploy_processes
         from .seed import seed_demo
 
+        began = time.monotonic()
         seed_demo()
         for line in deploy_processes():
             click.echo(f"已部署 {line}")
         db.session.commit()
-        click.echo("示范数据已就绪")
+        if not empty:
+            from .seed.samples import seed_samples
+
+            report = seed_samples(click.echo)
+            click.echo(f"示范案例：新建 {len(report.made)} 个，已有 {len(report.skipped)} 个，"
+                       f"补触发到期定时器 {report.timers} 个")
+        click.echo(f"示范数据已就绪（用时 {time.monotonic() - began:.1f} 秒）")
 
     @app.cli.command("deploy")
     def deploy_command() -> None:
