@@ -60,6 +60,9 @@ class ItemMaterial(db.Model):
     template: Mapped[str] = mapped_column(String(300), default="")  # 样表/编制要求
     pdf_only: Mapped[bool] = mapped_column(Boolean, default=True)
     condition: Mapped[str] = mapped_column(String(200), default="")  # when it applies, e.g. 划拨用地
+    # The same as a rule over the questionnaire's answers (app.domain.material_rules); None: no rule, so a
+    # material with a condition text is 视情形 and one without is required as listed.
+    applies_when: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     local_basis: Mapped[str] = mapped_column(String(300), default="")
     sort: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -3,6 +3,7 @@ each department, 补正, and the sync from the workflow (item cases, statutory c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from engine import clock
 from engine.runtime import to_naive_utc
 from engine.tables import Instance, TrailEntry
 
-from ..domain import item_clock
+from ..domain import item_clock, material_rules
 from ..domain.stages import AUTHORISATION_ITEM, BUILD_STAGE, MAIN_ITEMS
 from ..extensions import db
 from ..models import (
@@ -54,9 +55,10 @@ from .access import (
     supplement_task,
 )
 from .events import Event, EventContext
-from .platform import runtime
+from .platform import forms, forms_of_instance, runtime
 
 PROCESS_KEYS = ("approval", "authorisation")
+QUESTIONS_FORM = "declaration_questions"
 # 办件单号 kind digits and suffixes, after the pattern of Hunan's public list (domain.md §12).
 NUMBER_KIND = {"approval": ("01", "XMSP"), "authorisation": ("02", "XMHZ"), "报建": ("04", "XMBJ")}
 
@@ -199,15 +201,77 @@ def mark_done_before(user: User, declaration_id: int, item_code: str, document: 
     return case
 
 
-def materials_for(declaration: Declaration) -> list[tuple[ItemCase, list[ItemMaterial], dict[int, Attachment]]]:
-    """Each item with its listed materials and the current upload of each."""
+@dataclass(frozen=True)
+class MaterialView:
+    """A listed material as this declaration's answers make it: 必需 / 可选 / 不需要 / 视情形, with its current files."""
+
+    material: ItemMaterial
+    outcome: material_rules.Outcome
+    files: list[Attachment]
+
+    @property
+    def needed(self) -> bool:
+        return self.outcome.status != material_rules.NOT_NEEDED
+
+
+@dataclass(frozen=True)
+class CaseMaterials:
+    case: ItemCase
+    materials: list[MaterialView]
+
+    @property
+    def uploaded(self) -> dict[int, Attachment]:
+        """The latest file of each material (a 补正 notice names materials, not files)."""
+        return {view.material.id: view.files[-1] for view in self.materials if view.files}
+
+    @property
+    def not_needed(self) -> list[MaterialView]:
+        return [view for view in self.materials if not view.needed]
+
+
+def answers_for(declaration: Declaration) -> dict[str, Any]:
+    """The questionnaire answers the materials follow: the declaration's own, or for a declaration without a
+    questionnaire (报建) the project's latest answered one."""
+    if declaration.answers:
+        return dict(declaration.answers)
+    for earlier in db.session.scalars(select(Declaration.answers).where(
+            Declaration.project_id == declaration.project_id, Declaration.id != declaration.id)
+            .order_by(Declaration.id.desc())):
+        if earlier:
+            return dict(earlier)
+    return {}
+
+
+def rule_questions(instance_id: int | None = None) -> dict[str, material_rules.Question]:
+    """The questionnaire's choice questions a material rule can test, with their labels and choices
+    (of the version the declaration runs on, else the current questionnaire)."""
+    registry = forms_of_instance(instance_id)
+    try:
+        form = registry.get(QUESTIONS_FORM)
+    except KeyError:
+        form = forms().get(QUESTIONS_FORM)
+    return material_rules.questions_from([
+        (f.name, f.label, [("true", "是"), ("false", "否")] if f.type == "checkbox" else (f.choices or []))
+        for f in form.fields if f.type in ("radio", "choice", "checkbox")])
+
+
+def materials_for(declaration: Declaration) -> list[CaseMaterials]:
+    """Each item with its listed materials, each evaluated against the answers, and the current uploads."""
     cases = list(db.session.scalars(select(ItemCase).where(ItemCase.declaration_id == declaration.id)
                                     .order_by(ItemCase.id)))
     attachments = current_attachments(declaration)
+    answers = answers_for(declaration)
+    questions = rule_questions(declaration.instance_id) if cases else {}
     rows = []
     for case in cases:
-        by_material = {a.material_id: a for a in attachments if a.item_code == case.item_code and a.material_id}
-        rows.append((case, list(case.item.materials), by_material))
+        files: dict[int, list[Attachment]] = {}
+        for a in attachments:
+            if a.item_code == case.item_code and a.material_id:
+                files.setdefault(a.material_id, []).append(a)
+        rows.append(CaseMaterials(case, [
+            MaterialView(m, material_rules.outcome(m.applies_when, m.condition, m.required, answers, questions),
+                         files.get(m.id, []))
+            for m in case.item.materials]))
     return rows
 
 
@@ -218,13 +282,17 @@ def current_attachments(declaration: Declaration) -> list[Attachment]:
 
 
 def _missing_required(declaration: Declaration) -> dict[str, str]:
+    """Every material the answers make required and nothing is uploaded for; not-needed and 视情形 ones are not
+    demanded."""
     errors: dict[str, str] = {}
-    for case, materials, uploaded in materials_for(declaration):
-        if case.skipped:
+    for row in materials_for(declaration):
+        if row.case.skipped:
             continue
-        for material in materials:
-            if material.required and not material.condition and material.id not in uploaded:
-                errors[f"material-{material.id}"] = f"「{case.item_name}」缺少必需材料「{material.name}」"
+        for view in row.materials:
+            if view.outcome.demanded and not view.files:
+                why = f"（{view.outcome.reason}）" if view.outcome.reason else ""
+                errors[f"material-{view.material.id}"] = \
+                    f"「{row.case.item_name}」缺少必需材料「{view.material.name}」{why}"
     return errors
 
 

@@ -1,5 +1,6 @@
-"""Uploaded materials: real PDFs only, size-limited, stored once by content hash, never executed
-and never served inline."""
+"""Uploaded materials: real PDFs only, size-limited, stored once by content hash, never executed; served inline
+only as application/pdf with nosniff (declarations.view), so a browser shows them in its PDF viewer, never as a
+page of ours."""
 from __future__ import annotations
 
 import hashlib
@@ -84,9 +85,26 @@ def _clean_filename(name: str) -> str:
     return stem[: FILENAME_MAX - len(ext)] + ext
 
 
+MAX_FILES = 10  # files in one upload of a material
+
+
 @use_case
 def attach(user: User, declaration_id: int, item_code: str | None, material_id: int | None, name: str,
            filename: str, content: bytes) -> Attachment:
+    """One file: see attach_files."""
+    return _attach(user, declaration_id, item_code, material_id, name, [(filename, content)])[0]
+
+
+@use_case
+def attach_files(user: User, declaration_id: int, item_code: str | None, material_id: int | None, name: str,
+                 files: list[tuple[str, bytes]]) -> list[Attachment]:
+    """Several files of one material at once (they replace that material's earlier files), or of one material the
+    applicant adds. Every file is checked before any is kept: one bad file refuses the whole upload, naming it."""
+    return _attach(user, declaration_id, item_code, material_id, name, files)
+
+
+def _attach(user: User, declaration_id: int, item_code: str | None, material_id: int | None, name: str,
+            files: list[tuple[str, bytes]]) -> list[Attachment]:
     """While declaring: any item's materials, or the applicant's own. During a 补正: that item only."""
     declaration = own_declaration(user, declaration_id)
     material = None
@@ -108,18 +126,34 @@ def attach(user: User, declaration_id: int, item_code: str | None, material_id: 
         raise ServiceError("请填写材料名称", 422, {"name": "请填写「材料名称」"})
     if len(title) > 200:
         raise ServiceError("材料名称过长", 422, {"name": "「材料名称」不能超过200字"})
-    upload = store(content)
-    if material is not None:  # a new upload replaces the earlier one of the same material
+    files = [(filename, content) for filename, content in files if filename or content]
+    if not files:
+        raise ServiceError("请选择文件", 422, {FIELD: f"请选择要上传的「{title}」PDF文件"})
+    if len(files) > MAX_FILES:
+        raise ServiceError("文件过多", 422, {FIELD: f"「{title}」一次最多上传{MAX_FILES}个文件"})
+    problems = []
+    for filename, content in files:
+        try:
+            check_pdf(content)
+        except ServiceError as exc:
+            problems.append(f"「{_clean_filename(filename)}」{exc.errors.get(FIELD, exc.message)}")
+    if problems:
+        raise ServiceError(f"「{title}」上传失败", 422, {FIELD: f"「{title}」上传失败：" + "；".join(problems)})
+    if material is not None:  # a new upload replaces the earlier files of the same material
         db.session.execute(update(Attachment).where(Attachment.declaration_id == declaration.id,
                                                     Attachment.material_id == material.id,
                                                     Attachment.superseded.is_(False)).values(superseded=True)
                            .execution_options(synchronize_session=False))
-    attachment = Attachment(declaration_id=declaration.id, item_code=item_code or None,
-                            material_id=material.id if material else None, name=title,
-                            filename=_clean_filename(filename), sha256=upload.sha256, size=upload.size,
-                            uploaded_by=user.id)
-    db.session.add(attachment)
-    return attachment
+    attachments = []
+    for filename, content in files:
+        upload = store(content)
+        attachment = Attachment(declaration_id=declaration.id, item_code=item_code or None,
+                                material_id=material.id if material else None, name=title,
+                                filename=_clean_filename(filename), sha256=upload.sha256, size=upload.size,
+                                uploaded_by=user.id)
+        db.session.add(attachment)
+        attachments.append(attachment)
+    return attachments
 
 
 @use_case

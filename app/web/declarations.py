@@ -1,5 +1,7 @@
 """Applicant pages of 审批/核准 事项申报: questionnaire → items and materials → submit → progress, 补正, documents."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from urllib.parse import quote
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain.stages import BUILD_STAGE, MAIN_ITEMS
@@ -36,7 +38,7 @@ def page(declaration_id: int, errors: dict | None = None, values: dict | None = 
         choices=choices, rows=rows, extras=[
             a for a in approval.current_attachments(declaration) if a.item_code is None],
         history=inbox.history(declaration.instance_id) if declaration.instance_id else [], focus=focus,
-        item_names={c.item_code: c.item_name for c, _, _ in rows},
+        item_names={r.case.item_code: r.case.item_name for r in rows},
         build_options=construction.options(declaration) if construction.CHOOSE_TASK in tasks else [],
         main_items=MAIN_ITEMS), status
 
@@ -132,19 +134,22 @@ def done_before(declaration_id: int, item_code: str):
 @bp.route("/<int:declaration_id>/attachments", methods=["POST"])
 @role_required("applicant")
 def attach(declaration_id: int):
-    file = request.files.get("file")
+    """One or several files (input multiple) of a material, or one material the applicant adds. The page's script
+    posts the same form in the background (materials.js) and takes the refreshed row from the answer, so
+    typed text and ticks elsewhere on the page stay; without script the page reloads at the material."""
+    files = [(f.filename or "", f.read()) for f in request.files.getlist("file")]
     item_code = request.form.get("item_code") or None
     material_id = request.form.get("material_id", type=db_int)
+    anchor = f"material-{material_id}" if material_id else "extras"
     try:
-        uploads.attach(current_user, declaration_id, item_code, material_id, request.form.get("name", ""),
-                       file.filename if file else "", file.read() if file else b"")
+        attached = uploads.attach_files(current_user, declaration_id, item_code, material_id,
+                                        request.form.get("name", ""), files)
     except ServiceError as exc:
-        if material_id and exc.errors.get("file"):
-            exc.errors[f"material-{material_id}"] = exc.errors.pop("file")
-        return _fail(declaration_id, exc, f"item-{item_code}" if item_code else "extras")
-    flash("材料已上传", "success")
-    return redirect(url_for("declarations.show", declaration_id=declaration_id,
-                            _anchor=f"item-{item_code}" if item_code else "extras"))
+        if material_id and exc.errors.get("file"):  # said under the material's own row, not as 「材料不完整」
+            exc.errors[f"upload-{material_id}"] = exc.errors.pop("file")
+        return _fail(declaration_id, exc, anchor if material_id else "extras")
+    flash(f"「{attached[0].name}」已上传 {len(attached)} 个文件", "success")
+    return redirect(url_for("declarations.show", declaration_id=declaration_id, _anchor=anchor))
 
 
 @bp.route("/<int:declaration_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
@@ -163,6 +168,26 @@ def remove(declaration_id: int, attachment_id: int):
 def download(declaration_id: int, attachment_id: int):
     attachment = documents.attachment_for(current_user, declaration_id, attachment_id)
     return documents.pdf_response(uploads.read_blob(attachment.sha256), attachment.filename)
+
+
+@bp.route("/<int:declaration_id>/attachments/<int:attachment_id>/view")
+@role_required("applicant", "acceptor", "handler", "policy", "supervisor")
+def view(declaration_id: int, attachment_id: int):
+    """The PDF shown in the browser's own viewer (a new tab): stored files are checked PDFs, served as
+    application/pdf with nosniff, never as a page of ours."""
+    attachment = documents.attachment_for(current_user, declaration_id, attachment_id)
+    return inline_pdf(uploads.read_blob(attachment.sha256), attachment.filename)
+
+
+def inline_pdf(content: bytes, filename: str) -> Response:
+    ascii_name = "".join(c if c.isascii() and c.isalnum() or c in "-_." else "_" for c in filename) or "file.pdf"
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+        "X-Content-Type-Options": "nosniff",
+        # No `sandbox`: Chromium's PDF viewer refuses a sandboxed document. Nothing of ours loads in it.
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+        "Cache-Control": "private, no-store",
+    })
 
 
 @bp.route("/<int:declaration_id>/submit", methods=["POST"])

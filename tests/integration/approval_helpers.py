@@ -68,11 +68,15 @@ def declare(client, project: Project, answers: dict | None = None, declaration_i
 
 
 def upload_required(client, declaration_id: int) -> None:
+    """Every material the declaration's answers make required (app.services.approval.materials_for)."""
+    from app.services import approval
+
     db.session.expire_all()
-    for case in db.session.query(ItemCase).filter_by(declaration_id=declaration_id):
-        for material in case.item.materials:
-            if material.required and not material.condition:
-                upload(client, declaration_id, case.item_code, material.id, f"{case.item_code}-{material.id}")
+    for row in approval.materials_for(db.session.get(Declaration, declaration_id)):
+        for view in row.materials:
+            if view.outcome.demanded:
+                upload(client, declaration_id, row.case.item_code, view.material.id,
+                       f"{row.case.item_code}-{view.material.id}")
 
 
 def upload(client, declaration_id: int, item_code: str, material_id: int, text: str = "x", content: bytes | None = None,

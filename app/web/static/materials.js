@@ -1,0 +1,61 @@
+// Uploads on the declaration page (enterprise/declaration.html) without leaving the page: a material's upload form
+// is posted in the background with a progress bar, and only that material's row (or the 其他材料 box) is taken
+// from the page the server answers with. What the applicant typed or ticked elsewhere (the 承诺 tick, the
+// 补正说明) stays as it was. Without script the same forms post normally and the page reloads at the material.
+(function () {
+  if (!window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
+
+  function targetOf(form) {
+    var row = form.closest('tr[id^="material-"]');
+    if (row) return row;
+    return form.closest('article[id="extras"]');
+  }
+
+  function say(form, text) {
+    var status = form.querySelector('.upload-status');
+    if (status) status.textContent = text;
+  }
+
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains('upload')) return;
+    var target = targetOf(form);
+    if (!target) return;
+    event.preventDefault();
+    var button = form.querySelector('button');
+    var bar = form.querySelector('progress');
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', form.action);
+    xhr.setRequestHeader('X-Requested-With', 'XMLHttpRequest');
+    xhr.upload.addEventListener('progress', function (e) {
+      if (bar && e.lengthComputable) { bar.hidden = false; bar.value = Math.round(e.loaded * 100 / e.total); }
+    });
+    xhr.addEventListener('load', function () {
+      var doc = new DOMParser().parseFromString(xhr.responseText, 'text/html');
+      var fresh = doc.getElementById(target.id);
+      if (!fresh || (xhr.status >= 500)) {
+        if (button) button.disabled = false;
+        if (bar) bar.hidden = true;
+        say(form, '上传失败（' + xhr.status + '），请重试');
+        return;
+      }
+      var general = doc.querySelector('.flash.error[role="alert"]:not(.error-summary)');
+      target.replaceWith(fresh);
+      var status = fresh.querySelector('.upload-status');
+      var ok = xhr.status < 400;
+      if (status) {
+        status.textContent = ok ? '已上传' : (fresh.querySelector('.error-text') ? '' : (general ? general.textContent : '上传失败'));
+      }
+      var focusable = fresh.querySelector(ok ? 'a' : 'input[type=file]');
+      if (focusable) focusable.focus();
+    });
+    xhr.addEventListener('error', function () {
+      if (button) button.disabled = false;
+      if (bar) bar.hidden = true;
+      say(form, '网络错误，文件未上传，请重试');
+    });
+    if (button) button.disabled = true;
+    say(form, '正在上传…');
+    xhr.send(new FormData(form));
+  });
+})();
