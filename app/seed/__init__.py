@@ -31,7 +31,7 @@ from ..models import (
 )
 from .items import seed_items
 
-CALENDAR_SOURCE = "国务院办公厅关于部分节假日安排的通知（据 chinese-calendar 1.11 载入）"
+CALENDAR_SOURCE = "国务院办公厅关于部分节假日安排的通知（系统内置）"
 
 ROLES = [("applicant", "企业申报人"), ("acceptor", "受理人员"), ("handler", "办理人员"),
          ("policy", "综合管理（政策）人员"), ("supervisor", "电子监察人员"), ("admin", "系统管理员"),

@@ -8,15 +8,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import KIND_LABELS, ApprovalItem, Department, ItemMaterial, User
+from ..models import KIND_LABELS, ApprovalItem, ItemMaterial, User
 from ..models.approval import UNIT_LABELS
-from . import ServiceError, forbid, not_found, use_case
+from . import ServiceError, catalogue_history, forbid, not_found, studio_log, use_case
 
 STAGES = ("立项用地规划许可", "工程建设许可", "施工许可", "竣工验收")
 LEVEL_LABELS = {"county": "县级", "city": "市级", "province": "省级"}
 UNIT_CHOICES = {"workday": "工作日", "day": "日（自然日）"}
-# Department types the seed uses; departments are matched on these exact strings.
-DEPT_TYPES = ("发改", "自然资源", "生态环境", "水利", "林业", "文物", "国家安全", "住建")
 LOCAL_FLAG = "地方性法规要求"
 MATERIAL_TEXT_FIELDS = {"name": ("材料名称", 200), "condition": ("适用情形", 200), "template": ("样表/编制要求", 300),
                         "local_basis": ("地方性法规依据", 300)}
@@ -66,12 +64,6 @@ def limit_text(item: ApprovalItem) -> str:
 
 def extension_text(item: ApprovalItem) -> str:
     return f"{item.max_extension}{UNIT_LABELS.get(item.unit, item.unit)}" if item.max_extension else "不可延长"
-
-
-def dept_type_choices() -> list[str]:
-    """The seed's types first, then any other type a department already has."""
-    known = db.session.scalars(select(Department.dept_type).distinct()).all()
-    return [*DEPT_TYPES, *sorted(set(known) - set(DEPT_TYPES))]
 
 
 def item_values(item: ApprovalItem) -> dict[str, Any]:
@@ -126,10 +118,8 @@ def _check_item(raw: Mapping[str, Any], code: str | None, errors: dict[str, str]
         errors["kinds"] = "「适用项目类别」请至少选择审批类、核准类、备案类中的一种"
     if text["stage"] not in STAGES:
         errors["stage"] = "请选择「所属阶段」"
-    if not text["dept_type"]:
-        errors["dept_type"] = "请填写「主管部门类型」（须与部门的类型一致，如 发改、自然资源）"
-    elif len(text["dept_type"]) > 20:
-        errors["dept_type"] = "「主管部门类型」不得超过20字"
+    current = db.session.get(ApprovalItem, code) if code is not None else None
+    catalogue_history.check_dept_type(text["dept_type"], current.dept_type if current else None, errors)
     if text["level"] not in LEVEL_LABELS:
         errors["level"] = "「办理层级」只能是县级、市级或省级"
     if text["unit"] not in UNIT_LABELS:
@@ -186,9 +176,13 @@ def save_item(user: User, raw: Mapping[str, Any], code: str | None = None) -> Ap
     if not user.roles.intersection({"policy", "admin"}):
         raise forbid("只有综合管理部门人员可以维护事项目录")
     item = get_item(code) if code is not None else None
+    before = catalogue_history.snapshot(item) if item is not None else None
     errors: dict[str, str] = {}
     values = _check_item(raw, code, errors)
     materials = _check_materials(raw.get("materials") or [], item, errors)
+    # an edit names its reason (修改原因及文件依据), kept with the change in the item's history
+    reason = catalogue_history.clean_reason(raw.get(catalogue_history.REASON_FIELD), errors) if item else \
+        str(raw.get(catalogue_history.REASON_FIELD) or "").strip()[:studio_log.REASON_MAX]
     if errors:
         raise ServiceError("事项有误，请按提示修改", 422, errors)
     if item is None:
@@ -207,6 +201,7 @@ def save_item(user: User, raw: Mapping[str, Any], code: str | None = None) -> Ap
         rows.append(material)
     item.materials = rows  # rows left out (deleted) are removed: delete-orphan
     db.session.flush()
+    catalogue_history.record(user, item, before, reason)
     return item
 
 

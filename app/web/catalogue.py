@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..models import KIND_LABELS, ApprovalItem
-from ..services import ServiceError, catalogue_admin, item_rules
+from ..services import ServiceError, catalogue_admin, catalogue_history, item_rules
 from . import role_required
 
 bp = Blueprint("catalogue", __name__, url_prefix="/admin/items")
@@ -48,7 +48,9 @@ def _render(item: ApprovalItem | None, values: dict[str, Any], errors: dict[str,
         "admin/item.html", item=item, values=values, errors=errors, parent=parent,
         sub_items=catalogue_admin.sub_items(item.code) if item is not None else [],
         kinds=KIND_LABELS, stages=catalogue_admin.STAGES, levels=catalogue_admin.LEVEL_LABELS,
-        units=catalogue_admin.UNIT_CHOICES, dept_types=catalogue_admin.dept_type_choices(),
+        units=catalogue_admin.UNIT_CHOICES,
+        dept_types=catalogue_history.dept_types(item.dept_type if item is not None else None),
+        history=catalogue_history.history(item.code) if item is not None else [],
         local_flag=catalogue_admin.LOCAL_FLAG, triggers=triggers, questions={q.name: q for q in questions},
         question_groups=_groups(questions),
         operators=item_rules.OPERATOR_NAMES, rule_form=rule_form, rule_errors=rule_errors or {},

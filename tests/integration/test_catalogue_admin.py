@@ -34,6 +34,7 @@ def form_of(item_code: str, /, **overrides) -> dict[str, object]:
             data[key] = "on"
         elif value is not False:
             data[key] = value
+    data["change_reason"] = "依据测试文件（测试〔2026〕1号）调整"  # an edit names its reason (catalogue_history)
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -157,7 +158,7 @@ def test_a_sub_item_under_authorisation_inherits_the_defaults_and_saves_with_a_l
     assert 'value="authorisation" checked' in page and 'value="立项用地规划许可" selected' in page
     assert ">项目申请报告</textarea>" in page  # the unified item's materials are offered as new rows
     data = form_of("authorisation", code=code, parent_code="authorisation",
-                   name="企业投资项目核准-工业和信息化领域技术改造项目核准", dept_type="工信")
+                   name="企业投资项目核准-工业和信息化领域技术改造项目核准", dept_type="生态环境")
     data = {k: v for k, v in data.items() if not k.startswith("materials-")}
     data.update({"materials-1-name": "项目申请报告", "materials-1-required": "on", "materials-1-pdf_only": "on",
                  "materials-2-name": "技术改造项目能耗说明", "materials-2-pdf_only": "on",
@@ -166,7 +167,7 @@ def test_a_sub_item_under_authorisation_inherits_the_defaults_and_saves_with_a_l
     assert response.status_code == 302, response.data.decode()
     item = db.session.get(ApprovalItem, code)
     assert item.parent_code == "authorisation" and item.kinds == ["authorisation"] and item.stage == "立项用地规划许可"
-    assert item.dept_type == "工信" and item.max_extension == 40
+    assert item.dept_type == "生态环境" and item.max_extension == 40
     assert [(m.name, m.required) for m in item.materials] == [("项目申请报告", True), ("技术改造项目能耗说明", False)]
     listing = client.get("/admin/items").data.decode()
     assert code in listing and "地方1" in listing
