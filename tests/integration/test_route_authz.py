@@ -115,8 +115,9 @@ ACCOUNT_BLUEPRINTS = {"staff"}
 # access.oversight_regions):
 OVERSIGHT = {
     # any declaration's documents (documents.readable_declaration, OVERSIGHT_ROLES)
-    "declarations.download", "declarations.decision_pdf", "declarations.notice_pdf",
+    "declarations.download", "declarations.view", "declarations.decision_pdf", "declarations.notice_pdf",
     "supervision.overview",  # the city-wide 电子监察 overview
+    "supervision.export", "supervision.item_case", "supervision.filing",  # its export and read-only case views
     "admin.sms_outbox",  # the development SMS outbox (admin only): every message the platform sent
 }
 
