@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run   install, migrate, load demo data, serve http://127.0.0.1:5000 with the timer scheduler
+#   make run   install, migrate, load demo data (accounts and sample cases in every state; EMPTY=1: accounts
+#              only), serve http://127.0.0.1:5000 with the timer scheduler
 #   make test  install what the tests need and pass every test on SQLite, then on PostgreSQL, then the unit
 #              and integration tests again on SQLite at fixed moments under faketime (test-faketime)
 # Both first run `frontend`: npm ci from package-lock.json (only when the lock is newer than node_modules), then
@@ -85,10 +86,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# `make run` seeds demo accounts and sample cases in every state (app/seed/samples.py; skipped once made);
+# `make run EMPTY=1` seeds the accounts only: empty project and 待办 lists (on a new database: samples already
+# made stay; remove var/app.sqlite first).
 run: venv frontend
 	mkdir -p var
 	$(BIN)/flask db upgrade
-	$(BIN)/flask seed-demo
+	$(BIN)/flask seed-demo $(if $(EMPTY),--empty)
 	SCHEDULER_ENABLED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload --with-threads
 
 # ruff, then the architecture: import-linter's contracts in pyproject.toml (layers, a pure domain and engine,
