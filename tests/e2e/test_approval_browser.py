@@ -50,9 +50,10 @@ def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
         rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")
         if rows.count() == 0:
             return
-        rows.first.locator("input[type=file]").set_input_files(str(pdf))
-        rows.first.get_by_role("button", name="上传", exact=True).click()
-        expect(page.locator(".flash.success")).to_have_text("材料已上传")
+        row = page.locator(f"#{rows.first.get_attribute('id')}")
+        row.locator("input[type=file]").set_input_files(str(pdf))
+        row.get_by_role("button", name="上传", exact=True).click()
+        expect(row.locator(".upload-status")).to_have_text("已上传")  # in place (materials.js), no reload
 
 
 def accept_in_browser(page: Page, acceptor: str, number: str, item: str) -> None:
@@ -154,7 +155,7 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
     expect(box).to_contain_text("请补充大气环境影响预测的监测数据")
     box.locator("input[type=file]").first.set_input_files(str(pdf))
     box.get_by_role("button", name="上传补正材料", exact=True).first.click()
-    expect(page.locator(".flash.success")).to_have_text("材料已上传")
+    expect(box.locator(".upload-status").first).to_have_text("已上传")
     page.locator("#item-eia textarea[name=note]").fill("已补充监测数据")
     page.get_by_role("button", name="提交补正").click()
     expect(page.locator(".flash.success")).to_have_text("补正材料已提交")

@@ -74,7 +74,7 @@ def test_not_applying_materials_are_not_asked_and_not_demanded(client):
     assert views["用地（用海）预审意见"].outcome.reason == "是否新增建设用地为「否」"
     assert views["公众参与说明"].outcome.reason == "环境影响评价类别为「环境影响报告表」"
     page = client.get(f"/enterprise/declarations/{declaration.id}").data.decode()
-    not_needed = re.search(r'id="not-needed-authorisation">(.*?)</div>', page, re.S)[1]
+    not_needed = re.search(r'id="unneeded-authorisation">(.*?)</div>', page, re.S)[1]
     assert "选址意见书" in not_needed and "不需要：供地方式为「出让」" in not_needed
     assert FOREIGN_MATERIAL in not_needed
     # no upload form is offered for them, and the page no longer calls anything 视情形 here
