@@ -15,8 +15,20 @@ from engine.tables import HumanTask, Instance
 
 from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
-from ..models import Department, FilingApplication, FilingCertificate, Notification, Project, User
-from . import ServiceError, calendar, code_check, forbid, jsonable, lock_project, next_serial, not_found, notify, use_case
+from ..models import KIND_LABELS, Department, FilingApplication, FilingCertificate, Notification, Project, User
+from . import (
+    ServiceError,
+    calendar,
+    code_check,
+    corrections,
+    forbid,
+    jsonable,
+    lock_project,
+    next_serial,
+    not_found,
+    notify,
+    use_case,
+)
 from .access import may_handle, owned, require_project, reviewer_task
 from .events import Event, EventContext
 from .permits import open_permit
@@ -49,18 +61,49 @@ def _check_project(user: User, code: str) -> Project:
     if project.enterprise_id != user.enterprise_id:
         raise ServiceError("该项目代码不属于本单位", 403, {"project_code": "该项目代码不属于本单位，请核对"})
     require_project(user, project.id)  # a 经办人 with 指定项目 (issue 13)
+    if project.kind != "filing":  # 核准类 / 审批类 go to 事项申报, never to a 备案 draft (issue 14 §5)
+        kind = KIND_LABELS.get(project.kind, project.kind)
+        message = (f"该项目为{kind}项目，不能申报备案，请在「我的项目」中点击该项目的「事项申报」办理"
+                   f"{'核准' if project.kind == 'authorisation' else '审批'}")
+        raise ServiceError(message, 422, {"project_code": f"「项目代码」{project.code}：{message}"})
     return project
 
 
+def refuse_refiling(project: Project, editing: int | None = None) -> None:
+    """One 备案 per project: a project already filed, or with an application in progress or in the 草稿箱, does
+    not pass 校验 again (issue 14 §5); only a 不予受理 application may be followed by a new one. `editing`: the
+    application whose own form asks (its draft or 补正 passes)."""
+    busy = db.session.scalar(select(FilingApplication).where(
+        FilingApplication.project_id == project.id,
+        FilingApplication.status.notin_(["rejected"])).order_by(FilingApplication.id.desc()).limit(1))
+    if busy is not None and busy.id == editing and busy.status in ("draft", "correction"):
+        return
+    if busy is None and project.status != "filed":
+        return
+    if busy is None or busy.status == "issued":
+        certificate = db.session.scalar(select(FilingCertificate).where(FilingCertificate.project_id == project.id)
+                                        .order_by(FilingCertificate.id.desc()).limit(1))
+        number = f"（备案证号 {certificate.number}）" if certificate else ""
+        message = f"该项目已备案{number}，不能重复备案；项目信息变化请在「证照管理」中申请变更"
+    elif busy.status == "draft":
+        message = f"该项目已有备案草稿（{busy.number}），请在「我的项目」的草稿箱中继续填写，不要重复申报"
+    else:
+        message = f"该项目已有备案申请（{busy.number}，{busy.status_label}），正在办理中，不能重复申报"
+    raise ServiceError(message, 409, {"project_code": f"「项目代码」{project.code}：{message}"})
+
+
 @use_case
-def lookup_code(user: User, code: str) -> dict[str, str]:
+def lookup_code(user: User, code: str, editing: int | None = None) -> dict[str, str]:
+    """校验 on the 备案 form; `editing`: the application being edited, if the form is one's."""
     project = _check_project(user, code)
+    refuse_refiling(project, editing)
     return {"project_code": project.code, "project_name": project.name, "location": project.location}
 
 
 def prefill(user: User, code: str) -> dict[str, str]:
     """A new filing form starts from what the enterprise declared at 领码 (asked once, reused)."""
     project = _check_project(user, code)
+    refuse_refiling(project)
     return {"project_code": project.code, "project_name": project.name, "location": project.location,
             "nature": project.nature, "industry_code": project.industry_code,
             "catalogue_code": project.catalogue_code or "", "scale_content": project.scale_content,
@@ -71,11 +114,7 @@ def prefill(user: User, code: str) -> dict[str, str]:
 def _create(user: User, raw: dict[str, Any]) -> FilingApplication:
     project = _check_project(user, str(raw.get("project_code", "")))
     lock_project(project.id)  # the same form from two tabs: the second waits here, then finds the first
-    busy = db.session.scalar(select(FilingApplication).where(
-        FilingApplication.project_id == project.id,
-        FilingApplication.status.notin_(["rejected"])))
-    if busy is not None:
-        raise ServiceError(f"该项目已有备案申请（{busy.number}，{busy.status_label}），请在我的项目中继续办理", 409)
+    refuse_refiling(project)
     application = FilingApplication(number=_next_number(project.region_code), project_id=project.id,
                                     enterprise_id=user.enterprise_id, applicant_id=user.id, draft=dict(raw))
     db.session.add(application)
@@ -113,10 +152,13 @@ def submit(user: User, raw: dict[str, Any], application_id: int | None = None) -
     if str(raw.get("project_code", "")).strip() not in (application.project.code, application.project.legacy_code):
         raise ServiceError("项目代码与本申请不一致", 422, {"project_code": "项目代码与本申请的项目不一致，请勿修改"})
     task = _editable(application)
+    was_correction = application.status == "correction"
     try:
         outcome = runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit")
     except ConflictError:  # submitted meanwhile from another tab: the engine's lock let the first through
         raise ServiceError("该备案申请已提交，请勿重复提交", 409) from None
+    if was_correction:  # the 「需要补正」 待阅 is answered: it stops nagging on the home page
+        corrections.resolve(db.session, f"/enterprise/filings/{application.id}", "需要补正")
     application.draft = jsonable(outcome.values["filing"])
     application.department_id = outcome.values["department_id"]
     return application
@@ -161,9 +203,10 @@ def complete_step(user: User, human_task_id: int, raw: dict[str, Any]) -> Filing
         # The opinion goes to the applicant at once, in the same transaction as the decision.
         application.last_opinion = values.get("opinion") or ""
         word = "不予受理" if values["decision"] == "reject" else "需要补正"
-        db.session.add(Notification(user_id=application.applicant_id, kind="result",
-                                    title=f"您的备案申请 {application.number} {word}：{application.last_opinion}",
-                                    link=f"/enterprise/filings/{application.id}"))
+        # 待阅 plus an SMS: a 补正 must not wait unseen while the applicant is not signed in (issue 14 §2)
+        corrections.tell_applicant(db.session, application.applicant_id,
+                                   f"您的备案申请 {application.number} {word}：{application.last_opinion}",
+                                   f"/enterprise/filings/{application.id}")
     return application
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.project_code import generate_project_code
 from ..extensions import db
-from ..models import Declaration, FilingApplication, FilingCertificate, Project, User
+from ..models import Declaration, FilingApplication, FilingCertificate, ItemCase, Project, User
 from . import ServiceError, calendar, forbid, form_token_result, use_case, use_form_token
 from .access import agent_scope, owned
 from .platform import validate
@@ -84,3 +84,25 @@ def related_projects(project: Project) -> tuple[Project | None, list[Project]]:
     before = db.session.get(Project, project.predecessor_id) if project.predecessor_id else None
     after = list(db.session.scalars(select(Project).where(Project.predecessor_id == project.id).order_by(Project.id)))
     return before, after
+
+
+def declaration_drafts(user: User) -> list[Declaration]:
+    """事项申报 still 填报中 with nothing submitted: in the 草稿箱 beside the 备案 drafts (may be deleted)."""
+    rows = db.session.scalars(select(Declaration).where(
+        Declaration.enterprise_id == user.enterprise_id, Declaration.status == "declaring",
+        Declaration.submitted_at.is_(None)).order_by(Declaration.id.desc())).all()
+    scope = agent_scope(user)
+    return [d for d in rows if scope is None or d.project_id in scope]
+
+
+def filings_of(project: Project) -> list[FilingApplication]:
+    """A 备案类 project's applications, newest first (the project page's 办件记录 and documents)."""
+    return list(db.session.scalars(select(FilingApplication).where(FilingApplication.project_id == project.id)
+                                   .order_by(FilingApplication.id.desc())))
+
+
+def accepted_items(project: Project) -> list[ItemCase]:
+    """The project's items a department has accepted: each has a 受理通知书."""
+    return list(db.session.scalars(select(ItemCase).join(Declaration, Declaration.id == ItemCase.declaration_id)
+                                   .where(Declaration.project_id == project.id, ItemCase.accepted_at.is_not(None))
+                                   .order_by(ItemCase.id)))

@@ -1,7 +1,21 @@
+import re
+from urllib.parse import quote
+
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, certificates, construction, filing, inbox, permits, stages
+from ..services import (
+    ServiceError,
+    certificates,
+    construction,
+    corrections,
+    drafts,
+    filing,
+    inbox,
+    permits,
+    receipts,
+    stages,
+)
 from ..services import projects as project_service
 from ..services.filing import visible_deadline
 from ..services.platform import choices, forms_of_instance
@@ -21,7 +35,9 @@ def _form_page(template: str, form_key: str, values: dict, errors: dict | None =
 @role_required("applicant")
 def projects():
     return render_template("enterprise/projects.html", rows=project_service.my_projects(current_user),
-                           notes=inbox.notifications(current_user), permits=permits.enterprise_permits(current_user))
+                           notes=inbox.notifications(current_user), permits=permits.enterprise_permits(current_user),
+                           corrections=corrections.waiting(current_user),
+                           declaration_drafts=project_service.declaration_drafts(current_user))
 
 
 @bp.route("/projects/<int:project_id>")
@@ -33,7 +49,10 @@ def project(project_id: int):
                            works=stages.items_by_works_stage(project),
                            permits=permits.permits_of_project(project.id),
                            related=project_service.related_projects(project),
-                           build_open=construction.open_build(project), build_refusal=construction.build_refusal(project))
+                           build_open=construction.open_build(project), build_refusal=construction.build_refusal(project),
+                           corrections=corrections.waiting(current_user, project.id).get(project.id, []),
+                           filings=project_service.filings_of(project),
+                           accepted=project_service.accepted_items(project))
 
 
 @bp.route("/code/new", methods=["GET", "POST"])
@@ -59,9 +78,19 @@ def code_apply():
 @role_required("applicant")
 def code_lookup():
     try:
-        return jsonify(filing.lookup_code(current_user, request.args.get("code", "")))
+        return jsonify(filing.lookup_code(current_user, request.args.get("code", ""), _editing()))
     except ServiceError as exc:
         return jsonify(message=exc.message, errors=exc.errors), exc.status
+
+
+def _editing() -> int | None:
+    """The application whose form asks for 校验 (its own draft passes): ?application=<id>, else the same-origin
+    referrer /enterprise/filings/<id>/edit (filing.js sends the code only)."""
+    given = request.args.get("application", "")
+    if given.isdigit():
+        return int(given)
+    found = re.search(r"/enterprise/filings/(\d+)/edit", request.referrer or "")
+    return int(found.group(1)) if found else None
 
 
 @bp.route("/filings/new", methods=["GET", "POST"])
@@ -71,13 +100,16 @@ def filing_form(application_id: int | None = None):
     application = filing.own_application(current_user, application_id) if application_id else None
     if request.method == "GET":
         values = dict(application.draft) if application else {"project_code": request.args.get("code", "")}
+        refusal: ServiceError | None = None
         if not application and values["project_code"]:
             try:
                 values.update(filing.prefill(current_user, values["project_code"]))
-            except ServiceError:
-                pass
-        return _form_page("enterprise/filing_form.html", "filing", values, application=application,
-                          instance_id=application.instance_id if application else None)
+            except ServiceError as exc:  # a 核准类 project, or one already filed: said at once, on the field
+                refusal = exc
+        return _form_page("enterprise/filing_form.html", "filing", values,
+                          (refusal.errors or {"_": refusal.message}) if refusal else None,
+                          refusal.status if refusal and refusal.status in (403, 409, 422) else 200,
+                          application=application, instance_id=application.instance_id if application else None)
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
     action = raw.pop("action", "save")
@@ -121,3 +153,65 @@ def certificate_pdf(certificate_id: int):
     return Response(certificates.pdf(certificate), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="beian-{certificate.number}.pdf"',
         "X-Content-Type-Options": "nosniff"})
+
+
+# ---- drafts (issue 14 §5) -----------------------------------------------------------------------
+@bp.route("/filings/<int:application_id>/delete", methods=["POST"])
+@role_required("applicant")
+def filing_delete(application_id: int):
+    number = drafts.delete_filing(current_user, application_id)
+    flash(f"已删除备案草稿 {number}", "success")
+    return redirect(url_for("enterprise.projects"))
+
+
+@bp.route("/declarations/<int:declaration_id>/delete", methods=["POST"])
+@role_required("applicant")
+def declaration_delete(declaration_id: int):
+    number = drafts.delete_declaration(current_user, declaration_id)
+    flash(f"已删除未提交的事项申报 {number}", "success")
+    return redirect(url_for("enterprise.projects"))
+
+
+# ---- 申报表 and 受理通知书 (issue 14 §6) --------------------------------------------------------------
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/filings/<int:application_id>/form.pdf")
+@role_required("applicant", "acceptor", "handler")
+def filing_form_pdf(application_id: int):
+    application = receipts.readable_filing(current_user, application_id)
+    return _pdf(receipts.filing_form_pdf(application), f"备案申请表-{application.number}.pdf")
+
+
+@bp.route("/filings/<int:application_id>/receipt.pdf")
+@role_required("applicant", "acceptor", "handler")
+def filing_receipt_pdf(application_id: int):
+    application = receipts.readable_filing(current_user, application_id)
+    return _pdf(receipts.filing_receipt_pdf(application), f"受理通知书-{application.number}.pdf")
+
+
+@bp.route("/declarations/<int:declaration_id>/form.pdf")
+@role_required("applicant", "acceptor", "handler")
+def declaration_form_pdf(declaration_id: int):
+    declaration = receipts.readable_declaration(current_user, declaration_id)
+    return _pdf(receipts.declaration_form_pdf(declaration), f"事项申报表-{declaration.number}.pdf")
+
+
+@bp.route("/declarations/<int:declaration_id>/items/<item_code>/receipt.pdf")
+@role_required("applicant", "acceptor", "handler")
+def item_receipt_pdf(declaration_id: int, item_code: str):
+    declaration = receipts.readable_declaration(current_user, declaration_id)
+    return _pdf(receipts.item_receipt_pdf(declaration, item_code), f"受理通知书-{declaration.number}-{item_code}.pdf")
+
+
+# ---- the 任务中心's applicant rows (tasks/index.html; taskcentre.py passes the tasks only) ------------
+@bp.app_template_global("applicant_task_refs")
+def applicant_task_refs(tasks: list) -> dict[int, dict[str, str]]:
+    """By task id: the case's number, project and item, and the link that opens where the task is done."""
+    refs = {}
+    for task_id, ref in corrections.task_refs(list(tasks)).items():
+        link = url_for(ref.endpoint, **ref.args) + (f"#{ref.anchor}" if ref.anchor else "") if ref.endpoint else ""
+        refs[task_id] = {"number": ref.number, "project": ref.project_name, "item": ref.item_name, "link": link}
+    return refs
