@@ -75,7 +75,10 @@ def _item_of(entry: TrailEntry) -> str | None:
 
 
 def _step_values(instance_id: int | None, entries: list[TrailEntry]) -> dict[str, dict[str, Any]]:
-    """Per trail task id: the values its form put into the workflow, where the stored workflow still has them."""
+    """Per trail task id: the values its form put into the workflow. Exact where the stored workflow still has the
+    task; for the last completion of a form per item whose task a finished round took away, the round's merged data
+    (decision always; the opinion only where the form demands one for that decision, since an empty field of a
+    later round leaves the earlier round's opinion in the merged data)."""
     wanted = [e for e in entries if e.task_id and e.action in ("complete", "refuse", "submit")
               and not (isinstance(e.detail, dict) and RECORDED.intersection(e.detail))]
     if instance_id is None or not wanted:
@@ -85,19 +88,62 @@ def _step_values(instance_id: int | None, entries: list[TrailEntry]) -> dict[str
         return {}
     try:
         workflow = load_state(row.state, runtime().specs.get_by_id(db.session, row.process_version_id))
-    except Exception:  # an unreadable state must not take the page down: the lines stay without decisions
+    except Exception:  # noqa: BLE001 - an unreadable state must not take the page down: no decisions shown
         return {}
     found: dict[str, dict[str, Any]] = {}
+    missing: dict[tuple[str | None, str], str] = {}  # (item, form) → task id of its last completion not found
     for entry in wanted:
         try:
             task = workflow.get_task_from_id(uuid.UUID(entry.task_id))
-        except Exception:  # noqa: BLE001 - a pruned 补正 round's task is gone (TaskNotFoundException), not an error
+        except Exception:  # noqa: BLE001 - a finished round's task is pruned (TaskNotFoundException), not an error
             task = None
         form_key = (entry.detail or {}).get("form_key") if isinstance(entry.detail, dict) else None
         data = task.data.get(form_key) if task is not None and form_key else None
         if isinstance(data, dict):
             found[entry.task_id] = data
+            missing.pop((_item_of(entry), form_key), None)
+        elif form_key:
+            missing[(_item_of(entry), form_key)] = entry.task_id
+    if missing:
+        merged = _latest_form_data(workflow, {form for _, form in missing})
+        for (item, form_key), task_id in missing.items():
+            values = merged.get((item, form_key))
+            if values:
+                found[task_id] = _trusted(form_key, values)
     return found
+
+
+def _latest_form_data(workflow: Any, forms: set[str]) -> dict[tuple[str | None, str], dict[str, Any]]:
+    """(item code or None, form) → the freshest data of that form in the workflow and its sub-workflows."""
+    latest: dict[tuple[str | None, str], tuple[float, dict[str, Any]]] = {}
+    for flow in (workflow, *workflow.subprocesses.values()):
+        for task in flow.get_tasks():
+            data, item_value = task.data, task.data.get("item")
+            item = data.get("item_code") or (item_value.get("code") if isinstance(item_value, dict) else None)
+            changed = float(getattr(task, "last_state_change", 0) or 0)
+            for form_key in forms:
+                values = data.get(form_key)
+                if isinstance(values, dict) and changed >= latest.get((item, form_key), (-1.0, {}))[0]:
+                    latest[(item, form_key)] = (changed, values)
+    return {key: values for key, (_, values) in latest.items()}
+
+
+# Decisions whose form demands an opinion (None: every decision): only then is a merged opinion surely that step's.
+OPINION_DEMANDED: dict[str, set[str] | None] = {
+    "item_review": None, "item_supplement": None, "item_decide": None, "item_decide_tender": None,
+    "item_expert": None, "item_accept": {"correction", "reject"}, "filing_accept": {"correction", "reject"},
+    "filing_review": {"return"}, "post_accept": {"reject"}, "post_review": {"refuse"},
+    "change_review": {"refuse", "reapprove"},
+}
+
+
+def _trusted(form_key: str, values: dict[str, Any]) -> dict[str, Any]:
+    choice = values.get("decision", values.get("result"))
+    kept = {k: values[k] for k in ("decision", "result") if k in values}
+    demanded = OPINION_DEMANDED.get(form_key, set())
+    if demanded is None or choice in (demanded or set()):
+        kept.update({k: values[k] for k in OPINION_FIELDS if k in values})
+    return kept
 
 
 # Keys of a step's form the trail entry itself may carry (then the workflow need not be read).

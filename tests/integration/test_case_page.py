@@ -173,8 +173,10 @@ def test_timeline_names_actor_department_decision_opinion_per_item(client):
     assert any(hb in t and "· 江门市生态环境局" in t and "受理" in t for t in lines), lines
     assert any(sfg in t and "· 江门市发展和改革局" in t and "受理" in t for t in lines), lines
     assert any(sfg_banli in t and "审查完毕" in t and "意见：材料齐全，符合核准条件" in t for t in lines), lines
-    # the applicant's 补正 names the enterprise (its 补正说明 is shown while the workflow keeps it: see trail_view)
-    assert any("补正材料" in t and "提交补正材料" in t and "示范精密机械" in t for t in lines), lines
+    assert any("提交补正材料" in t and "意见：已补充结论" in t and "示范精密机械" in t for t in lines), lines
+    # the 受理 after the 补正 wrote no opinion: the 补正's opinion is not shown again under it
+    accepted = [t for t in lines if hb in t and "补正" not in t and " 受理 " in f" {t} "]
+    assert accepted and not any("报告表结论不完整" in t for t in accepted), lines
     # each item's lines sit under its heading: the 环评 补正 is not under 核准
     sections = re.split(r'<h3 class="trail-item"', trail)
     authorisation = next(s for s in sections if "企业投资项目核准" in s.split("</h3>")[0])
