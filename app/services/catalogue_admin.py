@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..domain import material_rules
 from ..extensions import db
 from ..models import KIND_LABELS, ApprovalItem, ItemMaterial, User
 from ..models.approval import UNIT_LABELS
 from . import ServiceError, catalogue_history, forbid, not_found, studio_log, use_case
+from .approval import rule_questions
 
 STAGES = ("立项用地规划许可", "工程建设许可", "施工许可", "竣工验收")
 LEVEL_LABELS = {"county": "县级", "city": "市级", "province": "省级"}
@@ -75,8 +77,56 @@ def item_values(item: ApprovalItem) -> dict[str, Any]:
             "has_intermediary": item.has_intermediary, "has_expert_review": item.has_expert_review,
             "legal_basis": item.legal_basis, "limit_source": item.limit_source, "active": item.active,
             "materials": [{"id": str(m.id), "name": m.name, "required": m.required, "condition": m.condition,
-                           "template": m.template, "pdf_only": m.pdf_only, "local_basis": m.local_basis}
+                           "template": m.template, "pdf_only": m.pdf_only, "local_basis": m.local_basis,
+                           **rule_values(m.applies_when)}
                           for m in item.materials]}
+
+
+# ---- a material's 适用条件 as a rule over the questionnaire (app.domain.material_rules) ----------------------------
+# The item page picks one condition per material: 「问卷回答」 等于/不等于 one answer (rule_op, rule_answer
+# "field:value"); a stored rule the picker cannot show (several conditions, 属于) is kept unless changed ("keep").
+RULE_OPS = {"": "不按问卷判断", "eq": "等于", "ne": "不等于"}
+KEEP = "keep"
+
+
+def rule_values(rule: Any) -> dict[str, str]:
+    """The picker's values for a stored rule, and the rule in words."""
+    try:
+        clean = material_rules.normalise(rule)
+    except material_rules.RuleError:
+        clean = None
+    if clean is None:
+        return {"rule_op": "", "rule_answer": "", "rule_text": ""}
+    text = material_rules.describe(clean, rule_questions())
+    (first, *others) = clean["conditions"]
+    if others or first["op"] == "in":
+        return {"rule_op": KEEP, "rule_answer": "", "rule_text": text}
+    return {"rule_op": first["op"], "rule_answer": f"{first['field']}:{first['values'][0]}", "rule_text": text}
+
+
+def rule_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(question label, [(field:value, answer)]) of the questionnaire's choice questions, for the picker."""
+    return [(q.label, [(f"{q.name}:{value}", text) for value, text in q.choices.items()])
+            for q in rule_questions().values()]
+
+
+def _check_rule(row: Mapping[str, Any], number: int, errors: dict[str, str]) -> dict[str, Any] | None:
+    """The rule to store for a material row; None: keep the stored one. {} is 'no rule, on purpose' (the seed
+    then leaves it alone)."""
+    op = str(row.get("rule_op") or "").strip()
+    if op == KEEP:
+        return None
+    if op not in RULE_OPS:
+        errors[f"materials-{number}-rule_op"] = f"第{number}行材料：请选择「适用条件」的比较方式（等于或不等于）"
+        return None
+    if not op:
+        return {}
+    field, _, value = str(row.get("rule_answer") or "").partition(":")
+    question = rule_questions().get(field)
+    if question is None or value not in question.choices:
+        errors[f"materials-{number}-rule_answer"] = f"第{number}行材料：请选择「适用条件」对应的问卷回答"
+        return None
+    return {"match": "all", "conditions": [{"field": field, "op": op, "values": [value]}]}
 
 
 def new_values(parent: ApprovalItem | None) -> dict[str, Any]:
@@ -165,6 +215,11 @@ def _check_materials(rows: Sequence[Mapping[str, Any]], item: ApprovalItem | Non
             if len(values[name]) > limit:
                 errors[f"materials-{number}-{name}"] = f"第{number}行材料：「{label}」不得超过{limit}字"
         values.update(required=row.get("required") in _TRUE, pdf_only=row.get("pdf_only") in _TRUE)
+        rule = _check_rule(row, number, errors)
+        if rule == {} and (material is None or not material.applies_when):
+            rule = None  # no rule before, none now: stays empty (the seed may still fill a seeded one)
+        if rule is not None:
+            values["applies_when"] = rule
         kept.append((material, values))
     return kept
 

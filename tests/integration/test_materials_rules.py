@@ -9,7 +9,7 @@ import re
 from flask_migrate import downgrade, upgrade
 
 from app.extensions import db
-from app.models import Attachment, Declaration, ItemMaterial
+from app.models import ApprovalItem, Attachment, Declaration, ItemMaterial
 from app.seed.items import fill_material_rules, material_rules
 from app.services import approval
 from tests.integration.approval_helpers import (
@@ -165,6 +165,42 @@ def test_the_seed_fills_only_empty_rules(ctx):
         assert site.applies_when == saved[0] and eia.applies_when == staff_rule
     finally:
         site.applies_when, eia.applies_when = saved
+        db.session.commit()
+
+
+def test_policy_staff_pick_a_materials_rule_from_the_questionnaire(client):
+    from tests.conftest import login
+    from tests.integration.test_catalogue_admin import form_of
+
+    login(client, "zhengce")
+    page = client.get("/admin/items/authorisation").data.decode()
+    assert '<option value="land_supply:allocated" selected>供地方式：划拨</option>' in page
+    site = db.session.query(ItemMaterial).filter_by(item_code="authorisation", name="选址意见书").one()
+    row = next(n for n, m in enumerate(db.session.get(ApprovalItem, "authorisation").materials, start=1)
+               if m.id == site.id)  # the page numbers material rows by position
+    saved = site.applies_when
+    try:
+        response = client.post("/admin/items/authorisation", data=form_of(
+            "authorisation", **{f"materials-{row}-rule_op": "ne", f"materials-{row}-rule_answer": "land_supply:transfer"}))
+        assert response.status_code == 302, response.data.decode()[:800]
+        db.session.expire_all()
+        site = db.session.get(ItemMaterial, site.id)
+        assert site.applies_when == {"match": "all", "conditions": [
+            {"field": "land_supply", "op": "ne", "values": ["transfer"]}]}
+        # an answer of no question is refused, naming the row, and nothing is written
+        refused = client.post("/admin/items/authorisation", data=form_of(
+            "authorisation", **{f"materials-{row}-rule_op": "eq", f"materials-{row}-rule_answer": "land_supply:sea"}))
+        assert refused.status_code == 422
+        assert f"第{row}行材料：请选择「适用条件」对应的问卷回答" in refused.data.decode()
+        # 不按问卷判断: cleared on purpose ({}), which the seed then leaves alone
+        response = client.post("/admin/items/authorisation", data=form_of(
+            "authorisation", **{f"materials-{row}-rule_op": "", f"materials-{row}-rule_answer": ""}))
+        assert response.status_code == 302
+        db.session.expire_all()
+        assert db.session.get(ItemMaterial, site.id).applies_when == {}
+        assert fill_material_rules() == 0
+    finally:
+        db.session.get(ItemMaterial, site.id).applies_when = saved
         db.session.commit()
 
 
