@@ -24,7 +24,7 @@ from . import case_kinds
 from .extensions import db
 from .formkit import form_problems
 from .models import Role
-from .services import calendar, platform
+from .services import calendar, platform, sticky
 from .services.events import Event, EventContext
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,8 @@ def wire(app: Flask) -> Runtime:
     global _runtime
     if _runtime is None:
         _runtime = Runtime(functions=calendar.expression_functions(), form_validator=platform.task_form_data,
-                           listeners=[dispatch], shared_roles=["applicant"])
+                           listeners=[dispatch], shared_roles=["applicant"],
+                           assigner=sticky.assign)
     platform.install(_runtime, task_rules)
     app.extensions["workflow_runtime"] = _runtime
     return _runtime

@@ -147,6 +147,14 @@ def to_naive_utc(value: Any) -> datetime | None:
     return moment
 
 
+class Assigner(Protocol):
+    """The application's rule for a new reviewer task: `previous` is who last held a task of the same instance,
+    candidate role and scope (None: nobody, or they released it); returns who gets the new task (`previous`,
+    if they may still handle it) or None to leave it in the pool. It may also tell the pool (a notice)."""
+
+    def __call__(self, session: Session, task: HumanTask, previous: str | None) -> str | None: ...
+
+
 class Listener(Protocol):
     def __call__(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
                  events: list[dict[str, Any]], actor: str) -> None: ...
@@ -168,7 +176,8 @@ class Runtime:
     def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None,
                  form_validator: Callable[[str, dict[str, Any], int], dict[str, Any]] | None = None,
                  listeners: Iterable[Listener] = (),
-                 shared_roles: Iterable[str] = ()):
+                 shared_roles: Iterable[str] = (),
+                 assigner: Assigner | None = None):
         clock.install()
         self._projected: WeakKeyDictionary[BpmnWorkflow, tuple[set[str], dict[str, datetime]]] = WeakKeyDictionary()
         self.script_engine = RestrictedScriptEngine(functions)
@@ -178,6 +187,9 @@ class Runtime:
         # enterprise's legal person and its 经办人 continue each other's steps): whoever the caller let through
         # completes it, and the claim moves to them. Who may is the caller's ownership check, as for transfer.
         self.shared_roles = frozenset(shared_roles)
+        # Sticky claim: a new task of a role and scope someone of the instance last held goes back to them (if the
+        # assigner lets it), so 审核 → 签发, or a 补正 and its return, need no second 签收.
+        self.assigner = assigner
         self.specs = SpecCache()
 
     # ---------------------------------------------------------------- load and save
@@ -290,12 +302,13 @@ class Runtime:
             # "evaluate" drops matching rows from the identity map in Python, without a SELECT.
             session.execute(delete(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.task_id.in_(gone))
                             .execution_options(synchronize_session="evaluate"))
+        holders: dict[tuple[str, str | None], str | None] | None = None
         for task_id, task in ready.items():
             if task_id in before:
                 continue
             props, data = _props(task), task.data
             assignee = data.get(props["assigneeVar"]) if props.get("assigneeVar") else None
-            session.add(HumanTask(
+            human = HumanTask(
                 instance_id=row.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
                 name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, form_key=props["formKey"],
                 candidate_role=candidate_role(task.task_spec),
@@ -306,7 +319,36 @@ class Runtime:
                 scope=data.get(props["scopeVar"]) if props.get("scopeVar") else None,
                 due_at=to_naive_utc(data.get(props["dueVar"])) if props.get("dueVar") else None,
                 remind_at=to_naive_utc(data.get(props["remindVar"])) if props.get("remindVar") else None,
-            ))
+            )
+            if self.assigner is not None and human.assignee is None and human.candidate_role not in self.shared_roles:
+                if holders is None:
+                    holders = self.holders(session, row.id)
+                keeper = self.assigner(session, human, holders.get((human.candidate_role, human.scope)))
+                if keeper is not None:
+                    human.assignee = keeper
+                    self.trail(session, keeper, "claim", row.id, task, before="unclaimed", after="claimed",
+                               detail={"task_id": task_id, "bpmn_id": human.bpmn_id, "role": human.candidate_role,
+                                       "scope": human.scope, "auto": True})
+            session.add(human)
+
+    @staticmethod
+    def holders(session: Session, instance_id: int) -> dict[tuple[str, str | None], str | None]:
+        """Per (candidate role, scope): who last held a task of the instance, from the trail (claims, completions,
+        转办 name the role since sticky claims began); None where the last act was handing it back (退回待签收)."""
+        held: dict[tuple[str, str | None], str | None] = {}
+        for entry in session.scalars(select(TrailEntry).where(TrailEntry.instance_id == instance_id)
+                                     .order_by(TrailEntry.id)):
+            detail = entry.detail if isinstance(entry.detail, dict) else {}
+            if not detail.get("role"):
+                continue
+            key = (detail["role"], detail.get("scope"))
+            if entry.action == "unclaim":
+                held[key] = None
+            elif entry.action == "transfer":
+                held[key] = detail.get("to")
+            else:
+                held[key] = entry.actor
+        return held
 
     def waiting_timers(self, workflow: BpmnWorkflow) -> dict[str, tuple[Any, datetime]]:
         return self._scan(workflow)[1]
@@ -373,7 +415,8 @@ class Runtime:
         if not moved:
             raise ConflictError("该任务已被他人签收")
         self.trail(session, actor, "claim", human.instance_id, before="unclaimed", after="claimed",
-                   detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
+                   detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id, "role": human.candidate_role,
+                           "scope": human.scope})
         return human
 
     def unclaim(self, session: Session, human_task_id: int, actor: str) -> HumanTask:
@@ -381,7 +424,8 @@ class Runtime:
         if not moved:
             raise Forbidden("只有签收人可以退回该任务")
         self.trail(session, actor, "unclaim", human.instance_id, before="claimed", after="unclaimed",
-                   detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id})
+                   detail={"task_id": human.task_id, "bpmn_id": human.bpmn_id, "role": human.candidate_role,
+                           "scope": human.scope})
         return human
 
     def transfer(self, session: Session, human_task_id: int, actor: str, to_actor: str,
@@ -395,6 +439,7 @@ class Runtime:
         session.add(TrailEntry(actor=by or actor, action="transfer", instance_id=human.instance_id, task_id=human.task_id,
                                bpmn_id=human.bpmn_id, task_name=human.name, status_before="claimed",
                                status_after="claimed", detail={"from": actor, "to": to_actor, "scope": human.scope,
+                                                               "role": human.candidate_role,
                                                                **(detail or {})}))
         return human
 
@@ -426,7 +471,7 @@ class Runtime:
             task.run()
             workflow.do_engine_steps()
         self.trail(session, actor, action, instance_id, task, before="READY", after="COMPLETED",
-                   detail={"form_key": human.form_key, "scope": human.scope})
+                   detail={"form_key": human.form_key, "scope": human.scope, "role": human.candidate_role})
         self._save(session, row, workflow, actor, events)
         return Outcome(row, workflow, events, values)
 

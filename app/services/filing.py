@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
-from engine.runtime import ConflictError, to_naive_utc
+from engine.runtime import ConflictError, NotFound, to_naive_utc
 from engine.tables import HumanTask, Instance
 
 from ..domain.workdays import SHANGHAI, UTC
@@ -176,8 +176,44 @@ def withdraw(user: User, application_id: int) -> FilingApplication:
 # ---- reviewers ---------------------------------------------------------------------------------
 @use_case
 def claim(user: User, human_task_id: int) -> HumanTask:
-    reviewer_task(user, human_task_id)
+    """签收; a task already in the user's hands (a sticky claim, a second click) is simply theirs: no error."""
+    task = reviewer_task(user, human_task_id)
+    if task.assignee == user.actor:
+        return task
     return runtime().claim(db.session, human_task_id, user.actor)
+
+
+BULK_CLAIM_MAX = 100
+
+
+@use_case
+def claim_many(user: User, human_task_ids: list[int]) -> dict[str, list[HumanTask] | list[int]]:
+    """批量签收: each task is claimed by its own conditional UPDATE (see Runtime.claim), so of reviewers
+    selecting the same rows each row goes to exactly one. Returns what was claimed, what was the user's already,
+    what someone else took first ("taken") and what is gone or not the user's to claim ("missing", ids)."""
+    # in id order: two bulk claims over the same rows then lock them in the same order (no deadlock)
+    ids = sorted(set(human_task_ids))
+    if not ids:
+        raise ServiceError("请先勾选要签收的待办", 422, {"task_ids": "请先勾选要签收的待办"})
+    if len(ids) > BULK_CLAIM_MAX:
+        raise ServiceError(f"一次最多签收{BULK_CLAIM_MAX}件", 422, {"task_ids": f"一次最多签收{BULK_CLAIM_MAX}件"})
+    result: dict[str, list[Any]] = {"claimed": [], "mine": [], "taken": [], "missing": []}
+    for task_id in ids:
+        task = db.session.get(HumanTask, task_id)
+        if task is None or task.candidate_role == "applicant" or not may_handle(user, task):
+            result["missing"].append(task_id)
+        elif task.assignee == user.actor:
+            result["mine"].append(task)
+        elif task.assignee is not None:
+            result["taken"].append(task)
+        else:
+            try:
+                result["claimed"].append(runtime().claim(db.session, task_id, user.actor))
+            except ConflictError:  # someone claimed it between our read and the UPDATE (refreshed: who)
+                result["taken"].append(task)
+            except NotFound:  # completed meanwhile
+                result["missing"].append(task_id)
+    return result
 
 
 @use_case

@@ -1,7 +1,9 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import case_kinds
+from ..extensions import db
 from ..services import (
     ServiceError,
     access,
@@ -10,6 +12,7 @@ from ..services import (
     inbox,
     permits,
     post_requests,
+    sticky,
     task_kinds,
     task_transfer,
 )
@@ -23,12 +26,61 @@ REVIEWER_ROLES = ("acceptor", "handler")
 @bp.route("/")
 @role_required(*REVIEWER_ROLES)
 def todo():
-    tasks = inbox.todo(current_user)
+    """待办 for volume: search, filters, sort and pages are query parameters (works without JS, shareable)."""
+    page = inbox.todo_page(current_user, inbox.TodoFilters.from_args(request.args))
+    tasks = page.tasks
     apps = inbox.applications_by_instance([t.instance_id for t in tasks])
-    return render_template("reviewer/todo.html", tasks=tasks, apps=apps, cases=access.cases_for_tasks(tasks),
+    return render_template("reviewer/todo.html", page=page, f=page.filters, tasks=tasks, apps=apps,
+                           cases=access.cases_for_tasks(tasks),
                            requests={t.id: post_requests.request_of_task(t) for t in tasks if (t.business_key or "")
                                      .startswith("post:")},
-                           notes=inbox.notifications(current_user))
+                           notes=[n for n in inbox.unread(current_user, 20) if n.kind != sticky.NEW_TASK_KIND][:10],
+                           statuses=inbox.STATUSES, deadlines=inbox.DEADLINES, sorts=inbox.SORTS,
+                           bulk_max=filing.BULK_CLAIM_MAX)
+
+
+@bp.app_context_processor
+def _todo_badge():
+    """The 待办 nav badge for reviewers: one COUNT on the inbox index."""
+    if not current_user.is_authenticated or not current_user.roles & set(REVIEWER_ROLES):
+        return {"todo_count": 0}
+    try:
+        return {"todo_count": inbox.todo_count(current_user)}
+    except SQLAlchemyError:  # an error page rendered after a failed statement must still render
+        db.session.rollback()
+        return {"todo_count": 0}
+
+
+@bp.route("/claim", methods=["POST"])
+@role_required(*REVIEWER_ROLES)
+def claim_many():
+    """批量签收: the ticked rows in one POST; says which were claimed and which a colleague had taken first."""
+    ids = [int(v) for v in request.form.getlist("task_ids") if v.isdigit()]
+    try:
+        result = filing.claim_many(current_user, ids)
+    except ServiceError as exc:
+        if exc.status != 422:
+            raise
+        flash(exc.message, "error")
+        return redirect(_todo_back())
+    if result["claimed"]:
+        flash(f"已签收{len(result['claimed'])}件", "success")
+    if result["mine"]:
+        flash(f"{len(result['mine'])}件已在您的签收中", "info")
+    if result["taken"]:
+        names = inbox.actor_names(result["taken"])
+        taken = "；".join(f"{t.title or t.name}（{t.name}，{names.get(t.assignee or '', '同事')}）"
+                         for t in result["taken"])
+        flash(f"{len(result['taken'])}件已被他人签收，未签收：{taken}", "warn")
+    if result["missing"]:
+        flash(f"{len(result['missing'])}件已办理或不在您的待办中", "warn")
+    return redirect(_todo_back())
+
+
+def _todo_back() -> str:
+    """Back to the 待办 list with the filters the form carried."""
+    filters = inbox.TodoFilters.from_args(request.form)
+    return url_for("reviewer.todo", **filters.args(page=filters.page))
 
 
 @bp.route("/done")

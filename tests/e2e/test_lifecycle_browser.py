@@ -37,15 +37,16 @@ def issued_filing(page: Page) -> str:
 
     decide(page, "shouli", number, "受理", lambda: page.get_by_role("radio", name="受理", exact=True).check())
     decide(page, "banli", number, "审核", lambda: page.get_by_role("radio", name="审核通过，提交签发").check())
-    decide(page, "banli", number, "签发", lambda: page.get_by_role("checkbox").check())
+    decide(page, "banli", number, "签发", lambda: page.get_by_role("checkbox").check(), kept=True)
     return code
 
 
-def decide(page: Page, username: str, number: str, step: str, choose) -> None:  # noqa: ANN001
-    """A reviewer signs in, claims the step from 待办 (签收), makes the choice and submits it."""
+def decide(page: Page, username: str, number: str, step: str, choose, kept: bool = False) -> None:  # noqa: ANN001
+    """A reviewer signs in, claims the step from 待办 (签收; `kept`: already theirs, a sticky claim), makes the choice
+    and submits it."""
     logout(page)
     login(page, username)
-    claim_from_todo(page, number, step)
+    claim_from_todo(page, number, step, kept=kept)
     choose()
     page.get_by_role("button", name=f"提交{step}意见").click()
     expect(page.locator(".flash.success")).to_contain_text(f"已办理：{number}")
@@ -113,7 +114,7 @@ def test_change_extension_progress_and_cancellation(page: Page, shots, tmp_path)
     # 3. 受理 → 审核 → 签发
     decide(page, "shouli", change_number, "受理", lambda: page.get_by_role("radio", name="受理", exact=True).check())
     decide(page, "banli", change_number, "审核", lambda: page.get_by_role("radio", name="审核通过，提交签发").check())
-    decide(page, "banli", change_number, "签发", lambda: page.locator("#f_confirm").check())
+    decide(page, "banli", change_number, "签发", lambda: page.locator("#f_confirm").check(), kept=True)
     open_permit(page, code)
     row = page.locator("#requests tbody tr", has_text=change_number)
     expect(row.locator(".status")).to_have_text("已办结（同意）")
