@@ -5,7 +5,7 @@ department's 受理/办理 staff only.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,7 +34,6 @@ from ..formkit import FieldDef, FormDef
 from ..models import KIND_LABELS, Attachment, Declaration, FilingApplication, ItemCase, User
 from . import ServiceError, calendar, forbid, not_found
 from .access import owned
-from .filing import visible_deadline
 from .platform import choices, forms_of_instance
 
 REVIEW_ROLES = {"acceptor", "handler"}
@@ -71,6 +70,11 @@ def _local(value: datetime | None) -> str:
         return "—"
     moment = value.replace(tzinfo=UTC).astimezone(SHANGHAI)
     return f"{format_cn_date(moment.date())} {moment:%H:%M}"
+
+
+def _deadline(value: datetime | None) -> str:
+    """A deadline is midnight after its last working day: that day's 23:59, in words (cf. visible_deadline)."""
+    return _local(value - timedelta(minutes=1)) if value else ""
 
 
 def _shown(field: FieldDef, value: Any) -> str:
@@ -192,12 +196,12 @@ def filing_receipt_pdf(application: FilingApplication) -> bytes:
         para(f"{project.enterprise.name}：", body_style("addressee", indent=False)),
         para(f"你单位于{_local(application.submitted_at)}通过{PLATFORM_NAME}提交的「{project.name}」（项目代码："
              f"{project.code}）备案申请，经核验项目代码、审查申请信息，符合受理条件，本机关决定予以受理。", body),
-        para(f"本机关将于{visible_deadline(application.due_at) or '法定时限内'}前办结，办理进度可登录平台"
+        para(f"本机关将于{_deadline(application.due_at) or '法定时限内'}前办结，办理进度可登录平台"
              "「我的项目」查询。", body),
         Spacer(1, 4 * mm),
         fields_table([("项目代码", project.code), ("项目名称", project.name), ("项目单位", project.enterprise.name),
                       ("受理机关", authority), ("受理时间", _local(accepted)),
-                      ("办结时限", visible_deadline(application.due_at) or "—")]),
+                      ("办结时限", _deadline(application.due_at) or "—")]),
     ]
     _closing(story, [authority, format_cn_date(_date_of(accepted))])
     return build_pdf(story, title, PLATFORM_NAME, page_footer(f"办件单号：{application.number}"))
