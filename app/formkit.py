@@ -34,6 +34,9 @@ class FieldDef:
     # "Model.attribute" of a sized column the value is stored in: its max_length must fit the column
     # (tests/unit/test_form_limits.py checks every form), so a long value is a 422 here, not a 500 there.
     column: str | None = None
+    # What an optional field left empty stands for (e.g. 0 for 股票(债券) in the 备案 form): validated and stored as
+    # if typed, and shown in a new form's input, so nobody has to type 0 three times.
+    default: Any = None
 
     @property
     def input(self) -> bool:
@@ -84,7 +87,8 @@ def _from_raw(raw: dict[str, Any]) -> FormDef:
                 name=f["name"], label=f["label"], type=f["type"], required=bool(f.get("required")),
                 help=f.get("help", ""), max_length=f.get("max_length"),
                 choices=tuple(tuple(c) for c in f.get("choices", [])), source=f.get("source"),
-                required_if=f.get("required_if", {}), from_project=f.get("from_project"), column=f.get("column")))
+                required_if=f.get("required_if", {}), from_project=f.get("from_project"), column=f.get("column"),
+                default=f.get("default")))
         sections.append((section["title"], tuple(defs)))
     return FormDef(raw["key"], raw["title"], tuple(sections), tuple(raw.get("rules", [])), raw.get("extends"))
 
@@ -151,10 +155,18 @@ class FormRegistry:
         return form
 
 
+def missing_message(d: FieldDef) -> str:
+    """What a required field left empty says: a box is ticked (请勾选), a list chosen from (请选择), the rest typed."""
+    if d.type in ("checkbox", "multichoice"):
+        return f"请勾选「{d.label}」"
+    if d.type in ("choice", "radio"):
+        return f"请选择「{d.label}」"
+    return f"请填写「{d.label}」"
+
+
 def _field(d: FieldDef, choices: list[tuple[str, str]]) -> fields.Field:
     label = d.label
-    verb = "请选择" if d.type in ("choice", "radio", "multichoice") else "请填写"  # chosen, not typed
-    messages = {"required": f"{verb}「{label}」", "null": f"{verb}「{label}」"}
+    messages = {"required": missing_message(d), "null": missing_message(d)}
 
     def common(**extra_messages: str) -> dict[str, Any]:
         return {"required": d.required, "allow_none": not d.required,
@@ -219,12 +231,16 @@ def validate_form(form: FormDef, raw: Mapping[str, Any], choices: Callable[[str]
         value = raw.get(d.name)
         if isinstance(value, str):
             value = value.strip()
+            if d.type == "money":  # 「1,100」 as amounts are shown
+                value = value.replace(",", "").replace("，", "")
         if d.type == "multichoice":
             value = [v for v in (value if isinstance(value, list) else [value]) if v not in ("", None)] or None
         if d.type == "checkbox":
             value = value in (True, "on", "true", "1", "y")
             if d.required and not value:
                 value = None
+        if value in ("", None) and d.default is not None and not d.required:
+            value = str(d.default)
         if value in ("", None):
             if d.required:
                 data[d.name] = None
@@ -239,7 +255,7 @@ def validate_form(form: FormDef, raw: Mapping[str, Any], choices: Callable[[str]
     for d in inputs:
         for other, allowed in d.required_if.items():
             if values.get(other) in allowed and not values.get(d.name) and d.name not in errors:
-                errors[d.name] = f"{'请选择' if d.type in ('choice', 'radio') else '请填写'}「{d.label}」"
+                errors[d.name] = missing_message(d)
     if not errors:
         for rule in form.rules:
             computed, rule_errors = rules[rule](values, context)

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from .money import amount_text
+
 CAPITAL_RATIO_SOURCE = "国发〔2015〕51号、国发〔2019〕26号"
 
 
@@ -78,8 +80,8 @@ def _amount(v: Mapping[str, Any], name: str) -> Decimal | None:
 
 
 def _fmt(amount: Decimal) -> str:
-    """Plain notation without exponent, as typed (100, 0.3, 20.50)."""
-    return format(amount, "f")
+    """As people read amounts: 1100.0000 → 1,100, 0.30 → 0.3 (domain.money)."""
+    return amount_text(amount)
 
 
 def _percent(ratio: Decimal) -> str:
@@ -150,7 +152,7 @@ def check_filing_figures(
                 shown = minimum.quantize(_CENT, rounding=ROUND_CEILING)
                 fail(
                     "capital",
-                    f"项目资本金不得低于固定资产投资的{_percent(min_capital_ratio)}%（至少 {shown} 万元）",
+                    f"项目资本金不得低于固定资产投资的{_percent(min_capital_ratio)}%（至少 {_fmt(shown)} 万元）",
                 )
 
     annual = amounts["annual_plan"]
@@ -164,3 +166,26 @@ def check_filing_figures(
         fail("planned_start", "计划开工时间不得早于备案证签发时间，请预留审批时间")
 
     return computed, errors
+
+
+def funds_summary(values: Mapping[str, Any]) -> str:
+    """The line under the funding sources while typing (static/filing.js writes the same words in the browser):
+    「资金来源合计 1,100 万元，总投资 1,200 万元，还差 100 万元」. Empty sources count as 0 (their default)."""
+    def parsed(name: str) -> Decimal | None:
+        text = str(v if (v := values.get(name)) is not None else "").replace(",", "").strip()
+        try:
+            return Decimal(text) if text else None
+        except ArithmeticError:
+            return None
+
+    sources = [parsed(name) for name in FUND_FIELDS]
+    funds = sum((s for s in sources if s is not None), Decimal(0))
+    total = parsed("total_investment")
+    line = f"资金来源合计 {amount_text(funds)} 万元"
+    if total is None:
+        return line
+    if funds == total:
+        return f"{line}，与总投资一致"
+    gap = total - funds
+    word = "还差" if gap > 0 else "超出"
+    return f"{line}，总投资 {amount_text(total)} 万元，{word} {amount_text(abs(gap))} 万元"

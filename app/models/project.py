@@ -4,12 +4,27 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from engine import clock
 
+from ..domain.addresses import full_location
 from ..extensions import db
 from .org import Enterprise, Region
+
+
+def region_names(region: Region) -> list[str]:
+    """The names from the province down to `region` (「广东省」「江门市」「江海区」), for the address rule."""
+    names, session, seen = [region.name], object_session(region), {region.code}
+    parent_code = region.parent_code
+    while session is not None and parent_code and parent_code not in seen:  # identity-map hits after the first
+        parent = session.get(Region, parent_code)
+        if parent is None:
+            break
+        names.insert(0, parent.name)
+        seen.add(parent.code)
+        parent_code = parent.parent_code
+    return names
 
 
 class Project(db.Model):
@@ -43,4 +58,5 @@ class Project(db.Model):
 
     @property
     def location(self) -> str:
-        return f"{self.region.full_name}{self.address}"
+        """建设地点: the region once, then the 详细地址 without the region names typed again (domain.addresses)."""
+        return full_location(self.region.full_name, region_names(self.region), self.address)

@@ -32,7 +32,7 @@ from . import (
 from .access import may_handle, owned, require_project, reviewer_task
 from .events import Event, EventContext
 from .permits import open_permit
-from .platform import find_project, runtime
+from .platform import filing_authority_for, find_project, runtime
 from .task_kinds import FILING, FILL, require
 
 PROCESS_KEY = "filing"
@@ -97,7 +97,9 @@ def lookup_code(user: User, code: str, editing: int | None = None) -> dict[str, 
     """校验 on the 备案 form; `editing`: the application being edited, if the form is one's."""
     project = _check_project(user, code)
     refuse_refiling(project, editing)
-    return {"project_code": project.code, "project_name": project.name, "location": project.location}
+    authority = filing_authority_for(project.region_code)  # filing.js preselects it when none is chosen yet
+    return {"project_code": project.code, "project_name": project.name, "location": project.location,
+            "authority_id": str(authority.id) if authority else ""}
 
 
 def prefill(user: User, code: str) -> dict[str, str]:
@@ -108,7 +110,9 @@ def prefill(user: User, code: str) -> dict[str, str]:
             "nature": project.nature, "industry_code": project.industry_code,
             "catalogue_code": project.catalogue_code or "", "scale_content": project.scale_content,
             "planned_start": project.planned_start.isoformat(), "planned_end": project.planned_end.isoformat(),
-            "total_investment": format(project.total_investment.normalize(), "f")}
+            "total_investment": format(project.total_investment.normalize(), "f"),
+            # the 备案机关 of the 建设地点 (county, else city), preselected and still changeable (issue 14 §4)
+            "authority_id": str(authority.id) if (authority := filing_authority_for(project.region_code)) else ""}
 
 
 def _create(user: User, raw: dict[str, Any]) -> FilingApplication:

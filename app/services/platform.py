@@ -15,6 +15,7 @@ from engine.deploy import TaskRules
 from engine.runtime import Runtime
 from engine.tables import Instance, ProcessCurrent, ProcessVersion
 
+from ..domain.addresses import strip_region_prefix
 from ..domain.filing_rules import check_filing_figures
 from ..domain.project_code import InvalidProjectCode, parse_project_code
 from ..domain.screening import NATURES, ProjectFacts, rule_from_row, screen
@@ -32,6 +33,7 @@ from ..models import (
     ProjectType,
     Region,
 )
+from ..models.project import region_names
 from . import calendar
 
 _runtime: Runtime | None = None
@@ -130,6 +132,22 @@ def choices(source: str) -> list[tuple[str, str]]:
     raise KeyError(source)
 
 
+def filing_authority_for(region_code: str | None) -> Department | None:
+    """The 备案机关 a project's 建设地点 points to: the filing authority of its county, else of the city (and so on up)
+    when the county has none (a city-level location files with the city's 发改局). None: the applicant chooses."""
+    seen: set[str] = set()
+    while region_code and region_code not in seen:
+        seen.add(region_code)
+        authority = db.session.scalar(select(Department).where(Department.files_projects,
+                                                               Department.region_code == region_code)
+                                      .order_by(Department.id).limit(1))
+        if authority is not None:
+            return authority
+        region = db.session.get(Region, region_code)
+        region_code = region.parent_code if region is not None else None
+    return None
+
+
 CHOICE_SOURCES = ("project_types", "industries", "catalogue", "natures", "counties", "filing_authorities",
                   "build_items", "capital_ratios")
 
@@ -186,6 +204,18 @@ def _rule_policy_screening(values: dict[str, Any], ctx: Any) -> tuple[dict, dict
     return {}, errors
 
 
+def _rule_region_address(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
+    """详细地址 without the province/city/county that 建设地点 already names (「江门市江海区高新区…」 → 「高新区…」)."""
+    region = db.session.get(Region, values.get("region_code") or "")
+    address = values.get("address")
+    if region is None or not address:
+        return {}, {}
+    cleaned = strip_region_prefix(address, region_names(region))
+    if not cleaned:
+        return {}, {"address": f"「详细地址」请填写街道、门牌号等（{region.full_name}已由「建设地点」确定，无需重复）"}
+    return {"address": cleaned}, {}
+
+
 def _rule_expert_dates(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
     started, finished = values.get("started_on"), values.get("finished_on")
     if started and finished and finished < started:
@@ -227,6 +257,7 @@ def _rule_progress_dates(values: dict[str, Any], ctx: Any) -> tuple[dict, dict]:
 
 RULES = {"project_code": _rule_project_code, "filing_figures": _rule_filing_figures,
          "date_order": _rule_date_order, "policy_screening": _rule_policy_screening,
+         "region_address": _rule_region_address,
          "expert_dates": _rule_expert_dates, "tender_consistency": _rule_tender_consistency,
          "progress_dates": _rule_progress_dates}
 

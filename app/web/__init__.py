@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
         catalogue,
         declarations,
         enterprise,
+        formatting,
         guard,
         permits,
         public,
@@ -94,8 +95,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["local"] = visible_datetime
     app.jinja_env.filters["deadline"] = visible_deadline
-    # 1000.0000 → "1000" (Decimal.normalize alone would print "1E+3")
-    app.jinja_env.filters["amount"] = lambda value: format(value.normalize(), "f") if value is not None else ""
+    formatting.init(app)  # amounts: 1100.0000 → 「1,100」 / 「1,100 万元」 (|amount, |money), inputs |plain_amount
     app.jinja_env.globals["FILING_STATUS"] = FILING_STATUS
     app.jinja_env.globals["KIND_LABELS"] = KIND_LABELS
     app.jinja_env.globals["PERMIT_STATUS"] = PERMIT_STATUS

@@ -16,6 +16,7 @@ from ..services import (
     receipts,
     stages,
 )
+from ..services import code_application as code_steps
 from ..services import projects as project_service
 from ..services.filing import visible_deadline
 from ..services.platform import choices, forms_of_instance
@@ -62,10 +63,19 @@ def code_apply():
         return _form_page("enterprise/code_apply.html", "code_application",
                           {"unit_uscc": current_user.enterprise.uscc if current_user.enterprise else "",
                            "kind": request.args.get("kind", "filing"), "form_token": project_service.new_form_token()})
+    # Two steps (issue 14 §4): 下一步 shows 「请核对以下信息」 and writes nothing; only 确认赋码 (step=confirm, the
+    # values carried back in hidden inputs and checked again) issues the code. 返回修改 reopens the filled form.
+    step = request.form.get("step", "")
+    raw = {k: v for k, v in request.form.to_dict().items() if k not in ("csrf_token", "step")}
+    if step == "back":
+        return _form_page("enterprise/code_apply.html", "code_application", raw)
     try:
-        project = project_service.apply_for_code(current_user, request.form.to_dict())
+        if step != "confirm":
+            rows = code_steps.review(current_user, raw)
+            return render_template("enterprise/code_confirm.html", rows=rows, carried=code_steps.carried(raw))
+        project = project_service.apply_for_code(current_user, raw)
     except ServiceError as exc:
-        values = request.form.to_dict()
+        values = dict(raw)
         if exc.status == 409:  # already submitted: a deliberate new application needs a new token
             values["form_token"] = project_service.new_form_token()
         return _form_page("enterprise/code_apply.html", "code_application", values,

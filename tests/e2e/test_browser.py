@@ -68,7 +68,9 @@ def take_code(page: Page, name: str, address: str, scale: str, start, end, *, ki
     page.fill("#f_planned_start", start.isoformat())
     page.fill("#f_planned_end", end.isoformat())
     page.fill("#f_total_investment", investment)
-    page.get_by_role("button", name="确认信息并申请赋码").click()
+    page.get_by_role("button", name="下一步：核对信息").click()
+    expect(page.locator("h1")).to_have_text("请核对以下信息")  # nothing is issued before 确认赋码
+    page.get_by_role("button", name="确认赋码").click()
     flash = page.locator(".flash.success")
     expect(flash).to_contain_text("领码成功，项目代码：")
     return re.search(r"项目代码：(\S+)", flash.inner_text()).group(1)

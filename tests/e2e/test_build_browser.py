@@ -34,7 +34,7 @@ def test_build_items_of_two_departments_after_filing(page: Page, shots, tmp_path
     expect(page.locator("input[name=items][value=completion_filing]")).to_be_disabled()  # 施工许可 first
 
     page.get_by_role("button", name="下一步：上传材料").click()  # nothing ticked
-    expect(page.locator("#field-items")).to_contain_text("请选择「报建事项」")
+    expect(page.locator("#field-items")).to_contain_text("请勾选「报建事项」")
     page.locator("input[name=items][value=works_planning]").check()
     page.locator("input[name=items][value=construction_permit]").check()
     page.screenshot(path=shots / "b1-choose.png", full_page=True)

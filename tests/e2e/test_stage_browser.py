@@ -67,7 +67,7 @@ def test_proposal_then_feasibility_with_information_confirmed(page: Page, shots,
     expect(page.locator("#f_total_investment")).to_have_value("30000")
     page.fill("#f_total_investment", "32000")
     page.get_by_role("button", name="确认信息，下一步：回答问卷").click()  # the box is not ticked
-    expect(page.locator("#field-confirmed")).to_contain_text("请填写「本单位已核对以上项目基本信息，确认真实准确」")
+    expect(page.locator("#field-confirmed")).to_contain_text("请勾选「本单位已核对以上项目基本信息，确认真实准确」")
     page.locator("#f_confirmed").check()
     page.screenshot(path=shots / "s1-confirm.png", full_page=True)
     page.get_by_role("button", name="确认信息，下一步：回答问卷").click()

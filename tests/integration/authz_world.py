@@ -83,7 +83,7 @@ def _code(client, spec: SideSpec, kind: str, name: str) -> Project:
             "industry_code": "C3484", "catalogue_code": "", "nature": "技术改造" if kind == "filing" else "新建",
             "region_code": spec.region_code, "address": "授权测试路1号", "scale_content": "购置数控加工中心20台",
             "planned_start": start.isoformat(), "planned_end": (start + timedelta(days=365)).isoformat(),
-            "total_investment": "1000" if kind == "filing" else "50000"}
+            "total_investment": "1000" if kind == "filing" else "50000", "step": "confirm"}
     response = client.post("/enterprise/code/new", data=form)
     assert response.status_code == 302, response.data.decode()[:2000]
     return db.session.scalars(select(Project).where(Project.name == name)).one()

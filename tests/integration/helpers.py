@@ -20,7 +20,9 @@ def code_form(**overrides) -> dict:
             "industry_code": "C3484",
             "catalogue_code": "", "nature": "技术改造", "region_code": "440704", "address": "明辉路35号2栋",
             "scale_content": "购置数控加工中心20台，改造生产线2条", "planned_start": start.isoformat(),
-            "planned_end": (start + timedelta(days=365)).isoformat(), "total_investment": "1000"}
+            "planned_end": (start + timedelta(days=365)).isoformat(), "total_investment": "1000",
+            # 确认赋码 on 「请核对以下信息」: the step that issues the code (without it the page only shows the summary)
+            "step": "confirm"}
     form.update(overrides)
     return form
 

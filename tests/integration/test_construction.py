@@ -42,7 +42,7 @@ def test_build_items_of_two_departments_after_filing(client):
     assert re.search(r'value="completion_filing"\s+disabled', page)  # needs the 施工许可证 first
 
     response = _choose(client, declaration_id, [])
-    assert response.status_code == 422 and "请选择「报建事项」" in response.data.decode()
+    assert response.status_code == 422 and "请勾选「报建事项」" in response.data.decode()
     response = _choose(client, declaration_id, ["construction_permit", "completion_filing"])
     assert response.status_code == 422
     assert "「竣工验收备案」须先取得「建筑工程施工许可证核发」后方可申报" in response.data.decode()

@@ -70,7 +70,7 @@ def test_change_gives_letter_updates_figures_and_keeps_history(client, app):
     marked = field_messages(sums.data.decode())
     assert sums.status_code == 422 and list(marked) == ["total_investment"]
     assert marked["total_investment"].startswith(
-        "「总投资」金额与「自有资金」、「国内贷款」、「股票(债券)」、「其他资金」的总额不相等（合计 1500")
+        "「总投资」金额与「自有资金」、「国内贷款」、「股票(债券)」、「其他资金」的总额不相等（合计 1,500")
 
     no_reason = client.post(f"/enterprise/permits/{permit.id}/change",
                             data={"change_scale_content": "on", "scale_content": "购置数控加工中心30台"})

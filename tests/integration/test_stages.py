@@ -81,7 +81,7 @@ def test_three_stages_keep_one_code_with_information_confirmed(client):
     response = _confirm(client, second_id, confirmed="", planned_end="2020-01-01")
     assert response.status_code == 422
     body = response.data.decode()
-    assert "请填写「本单位已核对以上项目基本信息，确认真实准确」" in body
+    assert "请勾选「本单位已核对以上项目基本信息，确认真实准确」" in body
     db.session.expire_all()
     assert db.session.get(Declaration, second_id).confirmation is None
     assert _confirm(client, second_id, total_investment="52000").status_code == 302

@@ -81,9 +81,9 @@ def test_capital_not_above_total() -> None:
 
 def test_capital_minimum_ratio() -> None:
     _, errors = check_filing_figures(valid_form(capital=D("19.99")), D("0.2"), TODAY)
-    assert errors == {"capital": "项目资本金不得低于固定资产投资的20%（至少 20.00 万元）"}
+    assert errors == {"capital": "项目资本金不得低于固定资产投资的20%（至少 20 万元）"}
     _, errors = check_filing_figures(valid_form(capital=D("34.99")), D("0.35"), TODAY)
-    assert errors == {"capital": "项目资本金不得低于固定资产投资的35%（至少 35.00 万元）"}
+    assert errors == {"capital": "项目资本金不得低于固定资产投资的35%（至少 35 万元）"}
     _, errors = check_filing_figures(valid_form(capital=D("35")), D("0.35"), TODAY)
     assert errors == {}
 
