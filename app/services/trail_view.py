@@ -261,7 +261,8 @@ def lines(instance_id: int | None, *, for_applicant: bool = False, item_names: d
         if entry.action == "clock":
             line.label, line.note = "办理时限", _clock_note(detail, names)
         elif entry.action == "transfer":
-            line.note = (f"{detail.get('from_name', '')} → {detail.get('to_name', '')}（{detail.get('note', '')}）"
+            line.label = f"转办（{entry.task_name}）" if entry.task_name else "转办"
+            line.note = (f"转办：{detail.get('from_name', '')} → {detail.get('to_name', '')}（{detail.get('note', '')}）"
                          + (f"，由部门负责人{detail['by_name']}转办" if detail.get("by_name") else ""))
         elif entry.action == "withdraw":
             line.label = "企业撤回"
@@ -272,15 +273,15 @@ def lines(instance_id: int | None, *, for_applicant: bool = False, item_names: d
 def grouped(instance_id: int | None, cases: list[ItemCase], *, for_applicant: bool = False,
             only_item: str | None = None) -> list[TrailGroup]:
     """The 办理记录 of a declaration: the lines of the declaration as a whole (申报, 提交), then one group per item
-    in the order of its cases (item name as heading). `only_item`: that item's group and the common one."""
+    in the order of its cases (item name as heading). `only_item` (one item's page): that item's lines and the
+    declaration's, in order, as one group under no heading."""
     names = {c.item_code: c.item_name for c in cases}
+    every = lines(instance_id, for_applicant=for_applicant, item_names=names, cases=cases)
+    if only_item is not None:
+        mine = [line for line in every if line.item in (None, only_item) or line.item not in names]
+        return [TrailGroup(None, None, mine)] if mine else []
     common = TrailGroup(None, None)
-    groups = {c.item_code: TrailGroup(c.item_name, c.item_code) for c in cases
-              if only_item is None or c.item_code == only_item}
-    for line in lines(instance_id, for_applicant=for_applicant, item_names=names, cases=cases):
-        if line.item is None or line.item not in names:
-            common.lines.append(line)
-        elif line.item in groups:
-            groups[line.item].lines.append(line)
+    groups = {c.item_code: TrailGroup(c.item_name, c.item_code) for c in cases}
+    for line in every:
+        (groups[line.item] if line.item in groups else common).lines.append(line)
     return [g for g in (common, *groups.values()) if g.lines]
-

@@ -165,7 +165,7 @@ def test_timeline_names_actor_department_decision_opinion_per_item(client):
     _as(client, "qiye")
     body = client.get(f"/enterprise/declarations/{declaration.id}").data.decode()
     trail = body[body.index('id="trail"'):]
-    headings = re.findall(r'<h3 class="trail-item"[^>]*>([^<]+)</h3>', trail)
+    headings = re.findall(r'<li class="trail-item"[^>]*><h3>([^<]+)</h3>', trail)
     assert headings[:3] == ["申报", "企业投资项目核准（含招标核准）", "建设项目环境影响评价审批"], headings
     lines = _lines(trail)
     hb, sfg, sfg_banli = _name("hb_shouli"), _name("sfg_shouli"), _name("sfg_banli")
@@ -178,15 +178,16 @@ def test_timeline_names_actor_department_decision_opinion_per_item(client):
     accepted = [t for t in lines if hb in t and "补正" not in t and " 受理 " in f" {t} "]
     assert accepted and not any("报告表结论不完整" in t for t in accepted), lines
     # each item's lines sit under its heading: the 环评 补正 is not under 核准
-    sections = re.split(r'<h3 class="trail-item"', trail)
+    sections = re.split(r'<li class="trail-item"', trail)
     authorisation = next(s for s in sections if "企业投资项目核准" in s.split("</h3>")[0])
     assert "报告表结论不完整" not in authorisation and "材料齐全" in authorisation
 
-    # the reviewer's case page shows that item's group (and the declaration's), with the same details
+    # the reviewer's case page shows that item's lines (and the declaration's), in one list, with the same details
     _as(client, "hb_banli")
     page = client.get(f"/reviewer/cases/{eia.id}").data.decode()
     page_lines = _lines(page[page.index('id="trail"'):])
     assert any(hb in t and "补正" in t and "报告表结论不完整" in t for t in page_lines), page_lines
+    assert page.count('class="trail-item"') == 0 and page.count('class="timeline') == 1
     assert not any("材料齐全，符合核准条件" in t for t in page_lines)
 
 
