@@ -27,7 +27,8 @@ from typing import Any
 
 from app.domain.workdays import SHANGHAI, UTC, WorkCalendar, _local_midnight_utc
 
-UNIT_WORDS: dict[str, str] = {"workday": "个工作日", "day": "日"}
+# One word per unit on every page (issue 14 §4): 「N个工作日」 or 「N日（自然日）」, never a bare 「日」 or 「天」.
+UNIT_WORDS: dict[str, str] = {"workday": "个工作日", "day": "日（自然日）"}
 LIGHTS = ("green", "yellow", "red")
 
 
@@ -57,9 +58,9 @@ class ClockStatus:
         if self.light == "red":
             # Red with remaining 0: past the deadline on a day that is not counted (e.g. the weekend after it).
             overdue = f"已超期 {-self.remaining} {word}" if self.remaining < 0 else "已超期"
-            return f"已暂停计时（{overdue}）" if self.paused else overdue
-        if self.paused:
-            return f"已暂停计时（剩余 {self.remaining} {word}）"
+            return f"已暂停计时，{overdue}" if self.paused else overdue
+        if self.paused:  # a comma, not brackets: 「日（自然日）」 carries its own
+            return f"已暂停计时，剩余 {self.remaining} {word}"
         if self.remaining == 0:
             return "今日到期"  # the last day itself is already counted as used
         return f"剩余 {self.remaining} {word}"

@@ -51,7 +51,7 @@ def test_pause_and_resume_keep_remaining_days(cal: WorkCalendar) -> None:
     state = pause(state, bj(2025, 6, 11, 15), "补正材料")  # 6-10 and 6-11 used
     paused = status(state, cal, bj(2025, 6, 16))
     assert (paused.used, paused.remaining, paused.paused, paused.due) == (2, 18, True, None)
-    assert paused.label == "已暂停计时（剩余 18 个工作日）"
+    assert paused.label == "已暂停计时，剩余 18 个工作日"
     assert due(state, cal) is None and warn_at(state, cal) is None
 
     state = resume(state, bj(2025, 6, 18))
@@ -93,7 +93,7 @@ def test_extension_moves_deadline_by_exactly_the_days(cal: WorkCalendar) -> None
 def test_extension_while_paused_counts_after_resume(cal: WorkCalendar) -> None:
     state = pause(start(20, "workday", bj(2025, 6, 9), max_extension=40), bj(2025, 6, 11), "专家评审")
     state = extend(state, 5, "专家评审意见分歧较大")
-    assert status(state, cal, bj(2025, 6, 12)).label == "已暂停计时（剩余 23 个工作日）"
+    assert status(state, cal, bj(2025, 6, 12)).label == "已暂停计时，剩余 23 个工作日"
     state = resume(state, bj(2025, 6, 18))
     assert due(state, cal) == deadline_at(cal, bj(2025, 6, 18), 23)
 
@@ -158,7 +158,7 @@ def test_paused_after_deadline_stays_overdue(cal: WorkCalendar) -> None:
     state = pause(state, bj(2025, 6, 13), "专家评审")  # Fri 6-13: one working day late
     paused = status(state, cal, bj(2025, 6, 20))
     assert (paused.light, paused.remaining, paused.used, paused.due) == ("red", -1, 3, None)
-    assert paused.label == "已暂停计时（已超期 1 个工作日）"
+    assert paused.label == "已暂停计时，已超期 1 个工作日"
     state = resume(state, bj(2025, 6, 23))
     # The missed deadline is kept; the paused week is not counted as overdue.
     assert due(state, cal) == end_of(2025, 6, 12)
@@ -181,10 +181,10 @@ def test_calendar_days(cal: WorkCalendar) -> None:
     state = start(60, "day", bj(2025, 9, 26))
     assert due(state, cal) == end_of(2025, 11, 25)
     s = status(state, cal, bj(2025, 10, 6))
-    assert (s.used, s.remaining, s.label, s.warning) == (10, 50, "剩余 50 日", None)
+    assert (s.used, s.remaining, s.label, s.warning) == (10, 50, "剩余 50 日（自然日）", None)
     state = resume(pause(state, bj(2025, 10, 6), "补正材料"), bj(2025, 10, 16))
     assert due(state, cal) == end_of(2025, 12, 5)
-    assert status(state, cal, bj(2025, 12, 8)).label == "已超期 3 日"
+    assert status(state, cal, bj(2025, 12, 8)).label == "已超期 3 日（自然日）"
 
 
 def test_unpublished_year_counts_weekdays_with_warning(cal: WorkCalendar) -> None:
@@ -246,7 +246,7 @@ def test_start_validation(limit: int, unit: str, at: datetime) -> None:
 
 def test_status_label_and_clock_error_type() -> None:
     assert issubclass(ClockError, ValueError)
-    assert ClockStatus(10, 3, 7, False, "green", None, "day").label == "剩余 7 日"
+    assert ClockStatus(10, 3, 7, False, "green", None, "day").label == "剩余 7 日（自然日）"
     assert item_clock.UNIT_WORDS["workday"] == "个工作日"
     # Dates are stored with the Beijing offset.
     assert start(1, "day", datetime(2025, 6, 9, 2, tzinfo=UTC))["started_at"] == "2025-06-09T10:00:00+08:00"
