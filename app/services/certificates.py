@@ -7,8 +7,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..documents.certificate import FilingCertificateData, format_cn_date, render_filing_certificate
+from ..domain.addresses import full_location
 from ..extensions import db
 from ..models import PERMIT_STATUS, FilingCertificate, Permit, Project, User
+from ..models.project import region_names
 from . import calendar, forbid, not_found
 from .access import require_project
 
@@ -49,6 +51,15 @@ def own_certificate(user: User, certificate_id: int) -> FilingCertificate:
     return certificate
 
 
+def printed_location(certificate: FilingCertificate) -> str:
+    """The snapshot's 建设地点 with the region named once: certificates issued before the address rule kept
+    「广东省江门市江海区江门市江海区…」 as typed (issue 14 §4, domain.addresses)."""
+    location, region = certificate.snapshot["location"], certificate.project.region
+    if not location.startswith(region.full_name):
+        return location
+    return full_location(region.full_name, region_names(region), location[len(region.full_name):])
+
+
 def pdf(certificate: FilingCertificate) -> bytes:
     s = certificate.snapshot
     note = (f"项目开工前有效期至 {format_cn_date(certificate.valid_until)}；"
@@ -56,7 +67,7 @@ def pdf(certificate: FilingCertificate) -> bytes:
     data = FilingCertificateData(
         number=certificate.number, project_code=s["project_code"], project_name=s["project_name"],
         enterprise_name=s["enterprise_name"], enterprise_uscc=s["enterprise_uscc"],
-        authority_name=s["authority_name"], location=s["location"], nature=s.get("nature", ""),
+        authority_name=s["authority_name"], location=printed_location(certificate), nature=s.get("nature", ""),
         scale_content=s.get("scale_content", ""), total_investment=Decimal(s["total_investment"]),
         fixed_assets=Decimal(s["fixed_assets"]), capital=Decimal(s["capital"]),
         planned_start=date.fromisoformat(s["planned_start"]), planned_end=date.fromisoformat(s["planned_end"]),

@@ -41,7 +41,7 @@ def _checked(user: User, raw: dict[str, Any]) -> tuple[FormDef, dict[str, Any]]:
 
 def _shown(value: Any, field_type: str, options: list[tuple[str, str]]) -> str:
     if value is None or value == "":
-        return "（未填写）"
+        return "（未选择）" if options else "（未填写）"
     if options:
         return next((label for code, label in options if str(code) == str(value)), str(value))
     if field_type == "money" or isinstance(value, Decimal):

@@ -218,3 +218,20 @@ def test_required_and_conditionally_required_boxes_show_the_red_star(app, client
     assert page.xpath("//label[@id='l_decision']/span[@class='req']")
     assert not page.xpath("//label[@id='l_opinion']/span[@class='req' and not(@title)]")
 
+
+
+def test_a_certificate_issued_before_the_rule_prints_the_region_once(client):
+    from datetime import date
+
+    from app.models import FilingCertificate
+    from app.services import certificates
+
+    login(client, "qiye")
+    assert client.post("/enterprise/code/new", data=code_form()).status_code == 302
+    project = db.session.query(Project).one()
+    certificate = FilingCertificate(number="2644070400001", issued_on=date(2026, 11, 30),  # not stored
+                                    snapshot={"location": "广东省江门市江海区江门市江海区高新区金瓯路288号"})
+    certificate.project = project
+    assert certificates.printed_location(certificate) == "广东省江门市江海区高新区金瓯路288号"
+    certificate.snapshot = {"location": "广东省江门市江海区明辉路35号"}
+    assert certificates.printed_location(certificate) == "广东省江门市江海区明辉路35号"
