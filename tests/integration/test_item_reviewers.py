@@ -131,7 +131,7 @@ def test_a_grant_that_cannot_be_made_names_the_field_and_writes_nothing(client, 
     assert db.session.scalar(select(func.count()).select_from(UserItemRole)
                              .where(UserItemRole.item_code == new_item.code)) == 0
     assert db.session.scalar(select(func.count()).select_from(StudioChange)
-                             .where(StudioChange.record_key == new_item.code)) == 0
+                             .where(StudioChange.area == "item_roles", StudioChange.record_key == new_item.code)) == 0
 
 
 def test_an_unknown_person_a_repeated_grant_and_a_revoke_of_nothing_are_refused(client, new_item):
