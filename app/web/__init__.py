@@ -143,6 +143,8 @@ def register(app: Flask) -> None:
             return redirect(url_for("supervision.overview"))
         if current_user.roles.intersection({"province_admin", "city_admin"}):  # an account administrator only
             return redirect(url_for("staff.requests"))
-        if current_user.roles.intersection({"policy", "admin"}):
+        if "policy" in current_user.roles:  # policy staff's daily work: the 事项目录 (their 工作台 is one click away)
+            return redirect(url_for("catalogue.items"))
+        if "admin" in current_user.roles:
             return redirect(url_for("studio.home"))
         return render_template("home.html")
