@@ -137,6 +137,20 @@ def test_several_files_at_once_replace_the_earlier_ones_and_open_inline(client):
     assert "default-src 'none'" in view.headers["Content-Security-Policy"]
 
 
+def test_the_applicants_own_material_takes_several_files_too(client):
+    declaration = _answered(client, DOMESTIC)
+    response = client.post(f"/enterprise/declarations/{declaration.id}/attachments", data={
+        "name": "项目区位图",
+        "file": [(io.BytesIO(pdf_bytes("1")), "区位图1.pdf"), (io.BytesIO(pdf_bytes("2")), "区位图2.pdf")]},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    extras = db.session.query(Attachment).filter_by(declaration_id=declaration.id, item_code=None).all()
+    assert sorted(a.filename for a in extras) == ["区位图1.pdf", "区位图2.pdf"]
+    assert {a.name for a in extras} == {"项目区位图"}
+    empty = client.post(f"/enterprise/declarations/{declaration.id}/attachments", data={"name": "说明"})
+    assert empty.status_code == 422 and "请选择要上传的「说明」PDF文件" in empty.data.decode()
+
+
 def test_a_wrong_file_is_reported_under_its_material_and_nothing_is_kept(client):
     declaration = _answered(client, DOMESTIC)
     material = case_of(declaration, "authorisation").item.materials[0]
