@@ -160,8 +160,8 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
     page.get_by_role("button", name="提交补正").click()
     expect(page.locator(".flash.success")).to_have_text("补正材料已提交")
     expect(page.locator("#case-eia .light")).to_have_attribute("data-paused", "no")
-    expect(page.locator("#progress .timeline")).to_contain_text("暂停计时")
-    expect(page.locator("#progress .timeline")).to_contain_text("恢复计时")
+    expect(page.locator("#progress")).to_contain_text("暂停计时")
+    expect(page.locator("#progress")).to_contain_text("恢复计时")
 
     decide_in_browser(page, "hb_banli", number, "建设项目环境影响评价审批",
                       ("材料齐全，同意", "同意该项目按报告表所列内容建设。"),
