@@ -259,3 +259,14 @@ def test_oversight_staff_see_their_regions_only(client, staff):
     login(client, "qiye")  # no oversight role at all
     assert client.get(f"/supervision/filings/{application.id}").status_code == 403
     assert client.get("/supervision/export.xlsx").status_code == 403
+
+
+@pytest.mark.clock("2026-12-21 10:00")
+def test_the_page_warns_when_running_clocks_reach_a_year_whose_holidays_are_not_entered(client):
+    declaration = declare(client, new_project(client))
+    step(client, "sfg_shouli", declaration, "authorisation", {"decision": "accept", "code_verified": "on"})
+    client.post("/logout")
+    login(client, "jiancha")
+    page = client.get("/supervision/").data.decode()  # 20 working days from 12-21 end in January 2027
+    warning = re.search(r'<div class="flash warn calendar-warning" id="calendar-warning">(.*?)</div>', page, re.S)
+    assert warning and "2027年" in warning.group(1) and "工作日历" in warning.group(1)
