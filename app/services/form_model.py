@@ -37,6 +37,7 @@ RULE_LABELS = {
     "filing_figures": "备案投资数据（总投资与资金来源、固定资产投资、资本金比例）",
     "date_order": "计划竣工时间不早于计划开工时间",
     "policy_screening": "产业政策审查（指导目录、负面清单）",
+    "region_address": "详细地址不重复建设地点的省、市、区县（自动去掉重复的部分）",
     "expert_dates": "评审完成日期不早于开始日期、不晚于今天",
     "tender_consistency": "招标事项核准意见前后一致（不招标的选「不适用」）",
     "progress_dates": "项目开工、完工时间合理（不晚于今天，完工不早于开工）",

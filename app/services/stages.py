@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
+from ..domain.money import amount_text
 from ..domain.stages import APPROVAL_STAGES
 from ..extensions import db
 from ..models import ApprovalItem, Declaration, ItemCase, Project, User
@@ -120,7 +121,8 @@ def budget_overrun(declaration: Declaration, budget: Decimal) -> dict[str, str] 
     if not estimate or budget <= estimate * (1 + OVERRUN_LIMIT):
         return None
     percent = (budget / estimate - 1) * 100
-    return {"estimate": format(estimate.normalize(), "f"), "budget": format(budget.normalize(), "f"),
+    # as people read amounts: 58,000 (domain.money), in the message and on the confirmation shown to reviewers
+    return {"estimate": amount_text(estimate), "budget": amount_text(budget),
             "percent": f"{percent:.1f}"}
 
 

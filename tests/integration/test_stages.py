@@ -108,7 +108,7 @@ def test_three_stages_keep_one_code_with_information_confirmed(client):
     response = _confirm(client, third_id, total_investment="58000")
     assert response.status_code == 422
     assert field_errors(response.data.decode())["overrun_note"].startswith(
-        "初步设计概算58000万元超过可研批复估算52000万元的10%（超出11.5%）")
+        "初步设计概算58,000万元超过可研批复估算52,000万元的10%（超出11.5%）")
     assert _confirm(client, third_id, total_investment="57000").status_code == 302  # within 10 %: no 说明
     db.session.expire_all()
     assert db.session.get(Declaration, third_id).confirmation["overrun"] is None
@@ -130,7 +130,7 @@ def test_three_stages_keep_one_code_with_information_confirmed(client):
     case = case_of(third, "preliminary_design")
     confirmation = lxml.html.fromstring(client.get(f"/reviewer/cases/{case.id}").data).get_element_by_id("confirmation")
     assert confirmation.findtext("h2") == "信息确认（初步设计阶段）"
-    assert "初步设计概算57000万元" not in confirmation.text_content()  # within 10 %: no overrun shown
+    assert "初步设计概算57,000万元" not in confirmation.text_content()  # within 10 %: no overrun shown
     client.post("/logout")
     login(client, "qiye2")
     assert client.get(f"/enterprise/projects/{project.id}").status_code == 403
@@ -153,11 +153,11 @@ def test_overrun_needs_a_note_and_is_shown_to_the_reviewer(client):
     response = _confirm(client, third_id, total_investment="60000")
     assert response.status_code == 422
     assert field_errors(response.data.decode())["overrun_note"].startswith(
-        "初步设计概算60000万元超过可研批复估算50000万元的10%（超出20.0%）")
+        "初步设计概算60,000万元超过可研批复估算50,000万元的10%（超出20.0%）")
     assert _confirm(client, third_id, total_investment="60000", overrun_note="地质条件变化，增加桩基工程").status_code == 302
     db.session.expire_all()
     third = db.session.get(Declaration, third_id)
-    assert third.confirmation["overrun"] == {"estimate": "50000", "budget": "60000", "percent": "20.0",
+    assert third.confirmation["overrun"] == {"estimate": "50,000", "budget": "60,000", "percent": "20.0",
                                              "note": "地质条件变化，增加桩基工程"}
     task = db.session.query(HumanTask).filter_by(instance_id=third.instance_id, bpmn_id="questionnaire").one()
     assert task.candidate_role == "applicant"
