@@ -38,21 +38,11 @@ def task_link(task) -> str:
     return url_for(kind.page, **kind.page_args(task))
 
 
-# A reviewer's 已办 row of a 备案 must open the filing also once nobody's step is left in it (the registry's
-# reviewer.application only forwards to an open step): the read-only case page, which forwards to the step if any.
-REVIEWER_DONE_PAGES = {"reviewer.application": "cases.filing_show"}
-
-
 def case_link(ref: case_kinds.CaseRef | None) -> str | None:
     """Where a 已办 row opens: the applicant's or the reviewer's page of that case."""
     if ref is None:
         return None
-    if "applicant" in current_user.roles:
-        page = ref.applicant_page
-    else:
-        page = ref.reviewer_page
-        if page is not None:
-            page = (REVIEWER_DONE_PAGES.get(page[0], page[0]), page[1])
+    page = ref.applicant_page if "applicant" in current_user.roles else ref.reviewer_page
     return url_for(page[0], **page[1]) if page else None
 
 
