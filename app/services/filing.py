@@ -1,6 +1,7 @@
 """备案 use cases: drafts, submit, withdraw, the reviewer steps, and the sync from the workflow."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,7 +113,20 @@ def prefill(user: User, code: str) -> dict[str, str]:
             "planned_start": project.planned_start.isoformat(), "planned_end": project.planned_end.isoformat(),
             "total_investment": format(project.total_investment.normalize(), "f"),
             # the 备案机关 of the 建设地点 (county, else city), preselected and still changeable (issue 14 §4)
-            "authority_id": str(authority.id) if (authority := filing_authority_for(project.region_code)) else ""}
+            "authority_id": str(authority.id) if (authority := filing_authority_for(project.region_code)) else "",
+            **_usual_contact(user)}
+
+
+def _usual_contact(user: User) -> dict[str, str]:
+    """项目联系人: the one the enterprise named on its latest filing, else the person filling in (their name without
+    the unit in brackets, their mobile); still editable."""
+    last = db.session.scalar(select(FilingApplication).where(FilingApplication.enterprise_id == user.enterprise_id)
+                             .order_by(FilingApplication.id.desc()).limit(1)) if user.enterprise_id else None
+    draft = last.draft if last is not None and isinstance(last.draft, dict) else {}
+    if draft.get("contact_name") and draft.get("contact_phone"):
+        return {"contact_name": str(draft["contact_name"]), "contact_phone": str(draft["contact_phone"])}
+    name = re.split(r"[（(]", user.display_name or "", maxsplit=1)[0].strip()[:20]
+    return {"contact_name": name, "contact_phone": user.phone or ""}
 
 
 def _create(user: User, raw: dict[str, Any]) -> FilingApplication:

@@ -137,6 +137,22 @@ def test_the_authority_is_preselected_from_the_location(client):
     assert lookup["authority_id"] == authority_id()
 
 
+def test_the_contact_is_the_enterprises_last_one_else_the_person_filling_in(client):
+    login(client, "qiye")
+    code = _new_code(client)
+    page = lxml.html.fromstring(client.get(f"/enterprise/filings/new?code={code}").data.decode())
+    assert page.xpath("string(//input[@id='f_contact_name']/@value)") == "张经办"  # 张经办（示范企业） without the unit
+    assert page.xpath("string(//input[@id='f_contact_phone']/@value)") != ""
+    saved = client.post("/enterprise/filings/new", data={**filing_form(code, authority_id=authority_id()),
+                                                         "contact_name": "王联系", "contact_phone": "13912345678",
+                                                         "action": "save"})
+    assert saved.status_code == 302
+    other = _new_code(client)
+    page = lxml.html.fromstring(client.get(f"/enterprise/filings/new?code={other}").data.decode())
+    assert (page.xpath("string(//input[@id='f_contact_name']/@value)"),
+            page.xpath("string(//input[@id='f_contact_phone']/@value)")) == ("王联系", "13912345678")
+
+
 def test_authority_of_a_county_without_one_is_the_citys_or_none(client):
     assert filing_authority_for("440705").name == "江门市新会区发展和改革局"
     assert filing_authority_for("440703") is None  # 蓬江区: none of its own, and the city files nothing in the demo
