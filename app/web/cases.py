@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from engine.tables import HumanTask, TrailEntry
 
+from ..domain.tender import tender_defaults
 from ..extensions import db
 from ..models import Declaration, FilingApplication, ItemCase, Project
 from ..services import ServiceError, access, approval, code_check, documents, filing, forbid, trail_view, uploads
@@ -99,7 +100,10 @@ def _page(case_id: int, errors: dict | None = None, values: dict | None = None, 
                                     .order_by(ItemCase.id)))
     return render_template(
         "reviewer/case.html", case=case, declaration=declaration, task=task, verification=verification,
-        form=forms.get(task.form_key) if task else None, values=values or {}, errors=errors or {}, choices=choices,
+        form=forms.get(task.form_key) if task else None, errors=errors or {}, choices=choices,
+        # a first view of the 办结（含招标核准） step starts from the tender the answers call for (domain.tender)
+        values=values if values is not None else (
+            tender_defaults(declaration.answers) if task and task.form_key == "item_decide_tender" else {}),
         attachments=[a for a in attachments if a.item_code in (case.item_code, None)],
         questions=forms.get("declaration_questions"),
         item_names={c.item_code: c.item_name for c in cases},

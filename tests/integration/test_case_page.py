@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 
+import lxml.html
 import pytest
 
 from app.extensions import db
@@ -225,3 +226,18 @@ def test_done_filing_row_opens_the_filing_once_no_step_is_left(client):
     response = client.get(link)
     assert response.status_code == 302 and response.headers["Location"].endswith(
         f"/reviewer/cases/filings/{application.id}")
+
+
+def test_the_tender_opinion_starts_from_the_contracts_the_answers_give(client):
+    """FOUR_ITEMS: a 5,000万 construction contract, no goods or services contract: 施工 starts 全部招标 · 公开招标 ·
+    委托招标 and every other package 不招标 (the reviewer confirms instead of choosing 15 times)."""
+    declaration = declare(client, new_project(client))
+    case, _ = _at_decide(client, declaration)
+    page = lxml.html.fromstring(client.get(f"/reviewer/cases/{case.id}").data)
+
+    def chosen(name: str) -> str:
+        return page.xpath(f"string(//select[@name='{name}']/option[@selected]/@value)")
+
+    assert [chosen(f"tender_works_{p}") for p in ("scope", "method", "org")] == ["全部招标", "公开招标", "委托招标"]
+    for package in ("survey", "design", "supervision", "goods"):
+        assert [chosen(f"tender_{package}_{p}") for p in ("scope", "method", "org")] == ["不招标", "—", "—"], package
