@@ -24,7 +24,7 @@ from . import case_kinds
 from .extensions import db
 from .formkit import form_problems
 from .models import Role
-from .services import calendar, platform, sticky
+from .services import calendar, platform, sticky, trail_view
 from .services.events import Event, EventContext
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def wire(app: Flask) -> Runtime:
     if _runtime is None:
         _runtime = Runtime(functions=calendar.expression_functions(), form_validator=platform.task_form_data,
                            listeners=[dispatch], shared_roles=["applicant"],
-                           assigner=sticky.assign)
+                           assigner=sticky.assign, trail_fields=sorted(trail_view.RECORDED))
     platform.install(_runtime, task_rules)
     app.extensions["workflow_runtime"] = _runtime
     return _runtime

@@ -177,7 +177,8 @@ class Runtime:
                  form_validator: Callable[[str, dict[str, Any], int], dict[str, Any]] | None = None,
                  listeners: Iterable[Listener] = (),
                  shared_roles: Iterable[str] = (),
-                 assigner: Assigner | None = None):
+                 assigner: Assigner | None = None,
+                 trail_fields: Iterable[str] = ()):
         clock.install()
         self._projected: WeakKeyDictionary[BpmnWorkflow, tuple[set[str], dict[str, datetime]]] = WeakKeyDictionary()
         self.script_engine = RestrictedScriptEngine(functions)
@@ -190,6 +191,9 @@ class Runtime:
         # Sticky claim: a new task of a role and scope someone of the instance last held goes back to them (if the
         # assigner lets it), so 审核 → 签发, or a 补正 and its return, need no second 签收.
         self.assigner = assigner
+        # Form values worth keeping in the trail of a completed step (the decision and the opinion typed): the
+        # workflow prunes finished loop rounds, so without this an earlier round's opinion is lost to 办理记录.
+        self.trail_fields = tuple(trail_fields)
         self.specs = SpecCache()
 
     # ---------------------------------------------------------------- load and save
@@ -470,8 +474,11 @@ class Runtime:
         with _running() as events:
             task.run()
             workflow.do_engine_steps()
+        typed = values.get(human.form_key)  # a validator may nest the form's values under its key
+        typed = typed if isinstance(typed, Mapping) else values
+        kept = {k: typed[k] for k in self.trail_fields if typed.get(k) not in (None, "", [])}
         self.trail(session, actor, action, instance_id, task, before="READY", after="COMPLETED",
-                   detail={"form_key": human.form_key, "scope": human.scope, "role": human.candidate_role})
+                   detail={"form_key": human.form_key, "scope": human.scope, "role": human.candidate_role, **kept})
         self._save(session, row, workflow, actor, events)
         return Outcome(row, workflow, events, values)
 

@@ -241,3 +241,23 @@ def test_the_tender_opinion_starts_from_the_contracts_the_answers_give(client):
     assert [chosen(f"tender_works_{p}") for p in ("scope", "method", "org")] == ["全部招标", "公开招标", "委托招标"]
     for package in ("survey", "design", "supervision", "goods"):
         assert [chosen(f"tender_{package}_{p}") for p in ("scope", "method", "org")] == ["不招标", "—", "—"], package
+
+
+def test_every_rounds_opinion_stays_in_the_trail_after_the_workflow_prunes_it(client):
+    """Two 补正 rounds in 办理: the workflow keeps only the last round's data, the trail entry of each completed step
+    carries its decision and opinion (Runtime.trail_fields), so 办理记录 still shows the first one."""
+    declaration = declare(client, new_project(client))
+    eia = case_of(declaration, "eia")
+    material = eia.item.materials[0]
+    step(client, "hb_shouli", declaration, "eia", {"decision": "accept", "code_verified": "on"})
+    for round_, opinion in enumerate(("第一轮：缺少公众参与说明", "第二轮：监测数据过期"), start=1):
+        step(client, "hb_banli", declaration, "eia", {"decision": "correction", "opinion": opinion,
+                                                       "missing_material": [str(material.id)]})
+        _as(client, "qiye")
+        assert upload(client, declaration.id, "eia", material.id, f"补正{round_}").status_code == 302
+        assert client.post(f"/enterprise/declarations/{declaration.id}/items/eia/supplement",
+                           data={"note": f"已按第{round_}轮补正"}).status_code == 302
+    _as(client, "hb_banli")
+    lines = _lines(client.get(f"/reviewer/cases/{eia.id}").data.decode().split('id="trail"', 1)[1])
+    for opinion in ("第一轮：缺少公众参与说明", "第二轮：监测数据过期", "已按第1轮补正", "已按第2轮补正"):
+        assert any(opinion in t for t in lines), (opinion, "\n".join(lines))
