@@ -220,6 +220,16 @@ def todo_page(user: User, filters: TodoFilters, page_size: int = PAGE_SIZE) -> T
     return TodoPage(filters, rows, total, counts, pages, items)
 
 
+def next_held(user: User, instance_id: int, scope: str | None = None) -> HumanTask | None:
+    """The case's next reviewer step already in the user's hands (a sticky claim), to open it straight after the
+    step before instead of going back to 待办."""
+    query = select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.assignee == user.actor,
+                                    HumanTask.candidate_role != "applicant")
+    if scope is not None:
+        query = query.where(HumanTask.scope == scope)
+    return db.session.scalars(query.order_by(HumanTask.id).limit(1)).first()
+
+
 def department_tasks(user: User, limit: int = 500) -> list[HumanTask]:
     """本部门在办 for a department head (role dept_head): every open reviewer task of the head's department and
     region, claimed or not, soonest due first."""

@@ -14,7 +14,18 @@ from engine.tables import HumanTask, TrailEntry
 from ..domain.tender import tender_defaults
 from ..extensions import db
 from ..models import Declaration, FilingApplication, ItemCase, Project
-from ..services import ServiceError, access, approval, code_check, documents, filing, forbid, trail_view, uploads
+from ..services import (
+    ServiceError,
+    access,
+    approval,
+    code_check,
+    documents,
+    filing,
+    forbid,
+    inbox,
+    trail_view,
+    uploads,
+)
 from ..services.platform import choices, forms_of_instance
 from . import role_required
 
@@ -131,7 +142,12 @@ def complete(case_id: int, task_id: int):
         if exc.status == 422:
             return _page(case_id, exc.errors, raw, 422)
         raise
-    flash(f"已办理：{case.declaration.number}「{case.item_name}」（当前状态：{case.status_label}）", "success")
+    done = f"已办理：{case.declaration.number}「{case.item_name}」（当前状态：{case.status_label}）"
+    following = inbox.next_held(current_user, case.declaration.instance_id, case.item_code)
+    if following is not None:  # 审查完毕 → 办结 by the same handler: the case page again, at the next step
+        flash(f"{done}。下一环节「{following.name}」已在您名下，请继续办理", "success")
+        return redirect(url_for("cases.show", case_id=case.id))
+    flash(done, "success")
     return redirect(url_for("reviewer.todo"))
 
 

@@ -187,13 +187,20 @@ def complete(task_id: int):
     """备案 and 变更/延期 steps; an approval item's step is done on its case page (cases.complete)."""
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
-    kind = case_kinds.served_by(access.reviewer_task(current_user, task_id), "reviewer.complete")
+    task = access.reviewer_task(current_user, task_id)
+    kind = case_kinds.served_by(task, "reviewer.complete")
+    instance_id = task.instance_id
     try:
         done = kind.complete(current_user, task_id, raw)
     except ServiceError as exc:
         if exc.status == 422:
             return _task_page(task_id, exc.errors, raw, 422)
         raise
+    following = inbox.next_held(current_user, instance_id)
+    if following is not None:  # e.g. 审核 → 签发 by the same person: straight on, no detour through 待办
+        flash(f"已办理：{done.number}（当前状态：{done.status_label}）。下一环节「{following.name}」已在您名下，请继续办理",
+              "success")
+        return redirect(url_for("reviewer.task", task_id=following.id))
     flash(f"已办理：{done.number}（当前状态：{done.status_label}）", "success")
     return redirect(url_for("reviewer.todo"))
 
