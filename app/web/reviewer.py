@@ -209,9 +209,9 @@ def complete(task_id: int):
 @bp.route("/applications/<int:application_id>")
 @role_required(*REVIEWER_ROLES)
 def application(application_id: int):
-    """Where a reminder links to: the application's current step, if it is in my hands."""
+    """Where a reminder or a 已办 row links to: the application's current step if it is in my hands, else the
+    filing read only (cases.filing_show, which refuses another department's)."""
     task = filing.current_reviewer_task(current_user, application_id)
-    if task is None:
-        flash("该办件当前不在您的待办中（可能已由同事办理或已办结）", "info")
-        return redirect(url_for("reviewer.todo"))
-    return redirect(url_for("reviewer.task", task_id=task.id))
+    if task is not None:
+        return redirect(url_for("reviewer.task", task_id=task.id))
+    return redirect(url_for("cases.filing_show", application_id=application_id))

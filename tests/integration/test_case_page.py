@@ -8,7 +8,6 @@ import re
 import subprocess
 
 import lxml.html
-import pytest
 
 from app.extensions import db
 from app.models import FilingApplication, FilingCertificate, HumanTask, ItemCase, Permit, User
@@ -219,8 +218,6 @@ def test_done_filing_row_and_its_read_only_page(client):
     assert client.get(f"/reviewer/cases/filings/{application.id}").status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason="reviewer.application (app/web/reviewer.py, not H3's) still sends a reviewer "
-                   "with no step of the filing in hand back to 待办; it should forward to cases.filing_show")
 def test_done_filing_row_opens_the_filing_once_no_step_is_left(client):
     application, link = _finished_filing_in_done(client)
     response = client.get(link)

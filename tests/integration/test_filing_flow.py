@@ -142,7 +142,7 @@ def test_reminder_and_overdue_by_moving_the_clock(client, app):
     assert link.status_code == 302 and f"/reviewer/tasks/{task.id}" in link.headers["Location"]
     client.post("/logout")
     login(client, "xh_shouli")
-    assert client.get(f"/reviewer/applications/{application.id}").status_code == 403
+    assert client.get(f"/reviewer/applications/{application.id}", follow_redirects=True).status_code == 403
 
 
 def test_other_enterprise_and_other_county_are_refused(client):
