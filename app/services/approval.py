@@ -34,6 +34,7 @@ from . import (
     ServiceError,
     calendar,
     code_check,
+    corrections,
     forbid,
     jsonable,
     lock_project,
@@ -351,6 +352,8 @@ def supplement(user: User, declaration_id: int, item_code: str, raw: dict[str, A
     if missing:
         raise ServiceError("告知补正的材料尚未全部重新上传", 422, missing)
     runtime().complete(db.session, task.instance_id, task.task_id, user.actor, raw, action="submit")
+    # the 「需要补正」 待阅 of this item is answered: it stops nagging on the home page
+    corrections.resolve(db.session, f"/enterprise/declarations/{declaration.id}", "需要补正", f"「{case.item_name}」")
     return case
 
 
@@ -385,9 +388,10 @@ def complete_item_step(user: User, human_task_id: int, raw: dict[str, Any], case
                       reason=str(values.get("opinion") or notice.get("reason") or ""))
         case.last_notice = notice
         word = "不予受理" if notice["kind"] == "not_accepted" else "需要补正"
-        db.session.add(Notification(user_id=case.declaration.applicant_id, kind="result",
-                                    title=f"「{case.item_name}」{word}：{notice['reason'][:80]}",
-                                    link=f"/enterprise/declarations/{case.declaration_id}"))
+        # 待阅 plus an SMS (issue 14 §2): a 补正 must not wait unseen while the applicant is not signed in
+        corrections.tell_applicant(db.session, case.declaration.applicant_id,
+                                   f"「{case.item_name}」{word}：{notice['reason'][:80]}",
+                                   f"/enterprise/declarations/{case.declaration_id}")
     if task.form_key in ("item_decide", "item_decide_tender"):
         case.decision = _decision_record(values, user)
         if case.item_code == AUTHORISATION_ITEM and values.get("result") == "approve":
