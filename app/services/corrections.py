@@ -104,7 +104,9 @@ def task_refs(tasks: list[HumanTask]) -> dict[int, TaskRef]:
                                     "declarations.show", {"declaration_id": d.id},
                                     f"item-{task.scope}" if case else "")
         elif prefix == "permit" and (p := permits.get(key)) is not None:
-            refs[task.id] = TaskRef(p.number, p.project.name, "项目进展填报", None, {})
+            # the step says what is due (「请填报2026年度项目进度报告」, a reminder …) better than a generic name
+            asked = (task.title or "").rpartition("：")[2] or task.name or "项目进展填报"
+            refs[task.id] = TaskRef(p.number, p.project.name, asked, None, {})
     return refs
 
 

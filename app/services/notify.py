@@ -72,7 +72,8 @@ def department_staff(session: Session, department_id: int) -> list[User]:
 def to_read(session: Session, title: str, link: str, kind: str, *, user_id: int | None = None,
             department_id: int | None = None) -> Notification:
     """A 待阅 for one user, or for every member of a department."""
-    note = Notification(user_id=user_id, department_id=department_id, kind=kind, title=title[:200], link=link)
+    # the model clips a long title with 「…」 (cutting it here would drop the mark)
+    note = Notification(user_id=user_id, department_id=department_id, kind=kind, title=title, link=link)
     session.add(note)
     return note
 

@@ -107,6 +107,9 @@ def page(browser, live_server: LiveServer):
     context = browser.new_context(base_url=live_server.url, accept_downloads=True, locale="zh-CN",
                                   timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)  # a loaded 2-core CI machine takes more than the default 5 s at times
     page = context.new_page()
     console_errors: list[str] = []
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)

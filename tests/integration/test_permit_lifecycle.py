@@ -221,7 +221,7 @@ def test_reminders_appear_and_disappear(client, app):
     assert tasks[0].assignee is not None
     # The task centre lists it, due at the year's end, and leads to this permit's progress form.
     todo = _todo_rows(client)
-    assert [(row["title"].endswith("：请填报2026年度项目进度报告"), row["due"]) for row in todo] == [
+    assert [(row["title"].endswith("请填报2026年度项目进度报告"), row["due"]) for row in todo] == [
         (True, "2026-12-31 23:59")]
     opened = client.get(todo[0]["link"])
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/enterprise/permits/{permit.id}/progress")
