@@ -289,7 +289,7 @@ def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path
     walk.click(page.get_by_role("button", name="提交办理意见"), "提交办理意见")
     expect(page.locator(".flash.success")).to_contain_text("已在您名下")
     walk.tick(page.get_by_label("准予许可"), "准予许可")
-    walk.type("#f_doc_number", "江环审〔2026〕21号")
+    walk.type("#f_doc_number", "江环审〔2026〕921号")
     walk.type("#f_doc_title", "关于新材料产业园项目环境影响报告表的批复")
     walk.type("#f_opinion", "同意该项目按报告表所列内容建设。")
     walk.click(page.get_by_role("button", name="提交办结意见"), "提交办结意见")
@@ -309,7 +309,7 @@ def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path
     walk.click(page.get_by_role("button", name="提交办理意见"), "提交办理意见")
     expect(page.locator(".flash.success")).to_contain_text("已在您名下")
     walk.tick(page.get_by_label("准予许可"), "准予许可")
-    walk.type("#f_doc_number", "江发改核准〔2026〕7号")
+    walk.type("#f_doc_number", "江发改核准〔2026〕907号")
     walk.type("#f_doc_title", "关于新材料产业园项目核准的批复")
     walk.type("#f_opinion", "同意建设。")
     for package, values in {"survey": ("不招标", "—", "—"), "design": ("不招标", "—", "—"),

@@ -73,7 +73,11 @@ def test_material_opens_in_page_and_decision_preview_issues_nothing(page: Page, 
     page.get_by_role("button", name="关闭预览").click()
     expect(viewer).to_be_hidden()
 
-    # the 办结 form as typed so far → 预览 in the same viewer, watermarked; nothing is issued
+    # the 办结 form as typed so far → 预览 in the same viewer, watermarked; nothing is issued (other browser tests
+    # share this server and issue their own permits: count before and after)
+    with live_server.app.app_context():
+        permits = db.session.query(Permit).count()
+        db.session.remove()
     page.get_by_label("准予许可").check()
     page.fill("#f_doc_number", "江发改核准〔2026〕88号")
     page.fill("#f_doc_title", "关于江门市示范预览核准项目核准的批复")
@@ -85,10 +89,11 @@ def test_material_opens_in_page_and_decision_preview_issues_nothing(page: Page, 
     assert len(page.context.pages) == 1  # shown in the page, not in a new tab
     page.screenshot(path=str(shots / "h3-case-preview-1366.png"), full_page=True)
     with live_server.app.app_context():
-        assert db.session.query(Permit).count() == 0
+        assert db.session.query(Permit).count() == permits
         case = db.session.get(ItemCase, case_id)
         assert case.decision is None and case.status == "handling"
-        assert db.session.query(HumanTask).filter_by(scope="authorisation", form_key="item_decide_tender").count() == 1
+        assert db.session.query(HumanTask).filter_by(instance_id=case.declaration.instance_id, scope="authorisation",
+                                                     form_key="item_decide_tender").count() == 1
         db.session.remove()
 
     # a phone: no horizontal scroll, the viewer fits
