@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +77,19 @@ def live_server() -> Iterator[LiveServer]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["PUBLIC_BASE_URL"] = url
+    with serving(server, app, workdir):
+        yield LiveServer(url, errors, app)
+
+
+@contextmanager
+def serving(server: Any, app: Any, workdir: str) -> Iterator[None]:
+    """Run `server` in a thread for the block; afterwards stop it, close the app's database and remove workdir."""
+    from app.extensions import db
+
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(url, errors, app)
+        yield
     finally:
         server.shutdown()
         thread.join(timeout=10)

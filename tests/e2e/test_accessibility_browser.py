@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 import tempfile
-import threading
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_ARGS, _require_chromium
+from tests.e2e.conftest import _require_chromium, serving
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "Demo@2026"
@@ -60,29 +58,8 @@ def populated() -> Iterator[str]:
         seed_samples()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="axe-live-server", daemon=True)
-    thread.start()
-    try:
+    with serving(server, app, workdir):
         yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _shape(path: str) -> str:
@@ -90,9 +67,9 @@ def _shape(path: str) -> str:
     return re.sub(r"/\d+(?=/|$)", "/N", path)
 
 
-def _crawl(chromium, base: str, who: str | None, limit: int) -> tuple[list[str], list[str]]:
+def _crawl(browser, base: str, who: str | None, limit: int) -> tuple[list[str], list[str]]:
     """(pages checked, violations as readable lines)."""
-    context = chromium.new_context(base_url=base, bypass_csp=True, locale="zh-CN", timezone_id="Asia/Shanghai",
+    context = browser.new_context(base_url=base, bypass_csp=True, locale="zh-CN", timezone_id="Asia/Shanghai",
                                    viewport={"width": 1366, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
@@ -138,11 +115,11 @@ def _crawl(chromium, base: str, who: str | None, limit: int) -> tuple[list[str],
         context.close()
 
 
-def test_every_reachable_page_passes_axe(populated, chromium):
+def test_every_reachable_page_passes_axe(populated, browser):
     checked_all: list[str] = []
     problems: list[str] = []
     for who, limit in PEOPLE.items():
-        checked, found = _crawl(chromium, populated, who, limit)
+        checked, found = _crawl(browser, populated, who, limit)
         assert len(checked) >= min(limit, 3), f"{who}: only {checked} reached"
         checked_all += [f"{who or '访客'} {p}" for p in checked]
         problems += found
