@@ -237,6 +237,7 @@ def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path
         walk.type(f"#f_{name}", value)
     walk.click(page.get_by_role("button", name="下一步：确定审批事项"), "下一步：确定审批事项")
     expect(page.locator(".flash.success")).to_contain_text("确定 2 个审批事项")
+    page.wait_for_load_state()  # the materials below the flash parsed too, before they are counted
     for item in ("authorisation", "eia"):
         while True:
             rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")

@@ -46,6 +46,9 @@ def submit_step(page: Page, step: str) -> None:
 
 def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
     """Upload the PDF for every required material of the item still missing one."""
+    # The flash at the top of the page can be seen before chromium has parsed the materials further down: a
+    # count taken then finds no rows and would upload nothing (a loaded CI machine did exactly that).
+    page.wait_for_load_state()
     while True:
         rows = page.locator(f"#item-{item} table.materials tbody tr", has_text="未上传").filter(has_text="必需")
         if rows.count() == 0:
