@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from engine.tables import HumanTask, TrailEntry
 
+from ..domain import material_rules
 from ..domain.tender import tender_defaults
 from ..extensions import db
 from ..models import Declaration, FilingApplication, ItemCase, Project
@@ -26,6 +27,7 @@ from ..services import (
     trail_view,
     uploads,
 )
+from ..services.drafting import decision_defaults
 from ..services.platform import choices, forms_of_instance
 from . import role_required
 
@@ -112,9 +114,8 @@ def _page(case_id: int, errors: dict | None = None, values: dict | None = None, 
     return render_template(
         "reviewer/case.html", case=case, declaration=declaration, task=task, verification=verification,
         form=forms.get(task.form_key) if task else None, errors=errors or {}, choices=choices,
-        # a first view of the 办结（含招标核准） step starts from the tender the answers call for (domain.tender)
-        values=values if values is not None else (
-            tender_defaults(declaration.answers) if task and task.form_key == "item_decide_tender" else {}),
+        correctable=_correctable(case) if task and task.form_key in ("item_accept", "item_review") else [],
+        values=values if values is not None else _first_values(case, task),
         attachments=[a for a in attachments if a.item_code in (case.item_code, None)],
         questions=forms.get("declaration_questions"),
         item_names={c.item_code: c.item_name for c in cases},
@@ -122,6 +123,23 @@ def _page(case_id: int, errors: dict | None = None, values: dict | None = None, 
         others=[c for c in cases if c.id != case.id and not c.skipped],
         preview=task is not None and task.assignee == current_user.actor and task.form_key in DECIDE_FORMS,
         timeline=trail_view.grouped(declaration.instance_id, cases, only_item=case.item_code)), status
+
+
+def _correctable(case: ItemCase) -> list:
+    """The materials a 补正 may ask for: the item's list without those the answers rule out (不需要)."""
+    views = next((row.materials for row in approval.materials_for(case.declaration) if row.case.id == case.id), [])
+    return [v.material for v in views if v.outcome.status != material_rules.NOT_NEEDED]
+
+
+def _first_values(case: ItemCase, task: HumanTask | None) -> dict[str, Any]:
+    """A first view of a 办结 step starts from the usual title and the department's next 文号 (services.drafting)
+    and, with 招标核准, from the tender the answers call for (domain.tender)."""
+    if task is None or task.form_key not in DECIDE_FORMS:
+        return {}
+    values: dict[str, Any] = decision_defaults(case)
+    if task.form_key == "item_decide_tender":
+        values.update(tender_defaults(case.declaration.answers))
+    return values
 
 
 @bp.route("/<int:case_id>")

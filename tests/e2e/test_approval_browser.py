@@ -54,15 +54,14 @@ def upload_all(page: Page, item: str, pdf) -> None:  # noqa: ANN001
         if rows.count() == 0:
             return
         row = page.locator(f"#{rows.first.get_attribute('id')}")
-        row.locator("input[type=file]").set_input_files(str(pdf))
-        row.get_by_role("button", name="上传", exact=True).click()
-        expect(row.locator(".upload-status")).to_have_text("已上传")  # in place (materials.js), no reload
+        row.locator("input[type=file]").set_input_files(str(pdf))  # chosen is uploaded (materials.js), in place
+        expect(row.locator(".upload-status")).to_have_text("已上传")
 
 
 def accept_in_browser(page: Page, acceptor: str, number: str, item: str) -> None:
-    """受理 with the project code verified."""
+    """受理: the platform's own 项目代码核验 passed, shown on the page."""
     open_case(page, acceptor, number, item, "受理")
-    page.locator("#f_code_verified").check()
+    expect(page.locator("#code-check-result")).to_have_text("通过")
     page.get_by_label("受理", exact=True).check()
     submit_step(page, "受理")
 
@@ -157,7 +156,6 @@ def test_authorisation_through_two_departments_with_a_paused_clock(page: Page, s
     box = page.locator("#item-eia")
     expect(box).to_contain_text("请补充大气环境影响预测的监测数据")
     box.locator("input[type=file]").first.set_input_files(str(pdf))
-    box.get_by_role("button", name="上传补正材料", exact=True).first.click()
     expect(box.locator(".upload-status").first).to_have_text("已上传")
     page.locator("#item-eia textarea[name=note]").fill("已补充监测数据")
     page.get_by_role("button", name="提交补正").click()

@@ -67,14 +67,13 @@ def test_materials_follow_the_answers_and_uploads_keep_the_page(page: Page, shot
     page.locator("#f_pledge").check()
     report = page.locator("#item-authorisation table.materials tbody tr", has_text="项目申请报告")
     row_id = report.get_attribute("id")
+    expect(report.get_by_role("button", name="上传", exact=True)).to_be_hidden()  # choosing the file uploads it
     report.locator("input[type=file]").set_input_files(str(word))
-    report.get_by_role("button", name="上传", exact=True).click()
     report = page.locator(f"#{row_id}")
     expect(report.locator(".error-text")).to_contain_text("「申请报告.docx」只接受PDF格式的材料")
     expect(page.locator("#items")).not_to_contain_text("材料不完整")
     page.screenshot(path=shots / "m2-wrong-file.png", full_page=True)
     report.locator("input[type=file]").set_input_files([str(pdf), str(second)])  # several at once
-    report.get_by_role("button", name="上传", exact=True).click()
     expect(report.locator(".upload-status")).to_have_text("已上传")
     expect(report.locator("ul.files li")).to_have_count(2)
     expect(report.locator("ul.files a[target=_blank]").first).to_have_attribute("href", re.compile(r"/view$"))
@@ -99,7 +98,6 @@ def test_materials_follow_the_answers_and_uploads_keep_the_page(page: Page, shot
     note = box.locator("textarea[name=note]")
     note.fill("已补充大气环境影响预测的监测数据，见第3章")
     box.locator("input[type=file]").first.set_input_files(str(pdf))
-    box.get_by_role("button", name="上传补正材料", exact=True).first.click()
     expect(box.locator(".upload-status").first).to_have_text("已上传")
     expect(note).to_have_value("已补充大气环境影响预测的监测数据，见第3章")
     for width, height, name in ((1366, 900, "m3-correction-desktop.png"), (390, 844, "m3-correction-phone.png")):

@@ -1,9 +1,12 @@
 // Uploads on the declaration page (enterprise/declaration.html) without leaving the page: a material's upload form
 // is posted in the background with a progress bar, and only that material's row (or the 其他材料 box) is taken
 // from the page the server answers with. What the applicant typed or ticked elsewhere (the 承诺 tick, the
-// 补正说明) stays as it was. Without script the same forms post normally and the page reloads at the material.
+// 补正说明) stays as it was. A listed material's file goes up as soon as it is chosen (its 上传 button is hidden:
+// one action, not two); 其他材料 keeps its button, since its name is typed first. Without script the same forms
+// post normally with their buttons and the page reloads at the material.
 (function () {
   if (!window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
+  document.documentElement.classList.add('js-upload');
 
   function targetOf(form) {
     var row = form.closest('tr[id^="material-"]');
@@ -16,12 +19,24 @@
     if (status) status.textContent = text;
   }
 
+  document.addEventListener('change', function (event) {
+    var input = event.target;
+    if (input.type !== 'file' || !input.files || !input.files.length) return;
+    var form = input.form;
+    if (form && form.classList.contains('upload') && form.hasAttribute('data-material')) upload(form);
+  });
+
   document.addEventListener('submit', function (event) {
     var form = event.target;
-    if (!form.classList || !form.classList.contains('upload')) return;
-    var target = targetOf(form);
-    if (!target) return;
+    if (!form.classList || !form.classList.contains('upload') || !targetOf(form)) return;
     event.preventDefault();
+    upload(form);
+  });
+
+  function upload(form) {
+    var target = targetOf(form);
+    if (!target || form.getAttribute('aria-busy') === 'true') return;
+    form.setAttribute('aria-busy', 'true');
     var button = form.querySelector('button');
     var bar = form.querySelector('progress');
     var xhr = new XMLHttpRequest();
@@ -33,6 +48,7 @@
     xhr.addEventListener('load', function () {
       var doc = new DOMParser().parseFromString(xhr.responseText, 'text/html');
       var fresh = doc.getElementById(target.id);
+      form.removeAttribute('aria-busy');
       if (!fresh || (xhr.status >= 500)) {
         if (button) button.disabled = false;
         if (bar) bar.hidden = true;
@@ -50,6 +66,7 @@
       if (focusable) focusable.focus();
     });
     xhr.addEventListener('error', function () {
+      form.removeAttribute('aria-busy');
       if (button) button.disabled = false;
       if (bar) bar.hidden = true;
       say(form, '网络错误，文件未上传，请重试');
@@ -57,5 +74,5 @@
     if (button) button.disabled = true;
     say(form, '正在上传…');
     xhr.send(new FormData(form));
-  });
+  }
 })();
