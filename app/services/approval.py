@@ -30,6 +30,7 @@ from ..models import (
     Region,
     User,
 )
+from ..models.approval import UNIT_LABELS
 from . import (
     ServiceError,
     calendar,
@@ -444,8 +445,9 @@ def _check_extension(case: ItemCase, raw: dict[str, Any]) -> None:
     if cap <= 0:
         raise ServiceError("该事项不允许延长办理时限", 422, {"extension_days": "该事项的法定时限不可延长"})
     if not 1 <= days <= cap:
-        raise ServiceError("延长天数超出上限", 422,
-                           {"extension_days": f"「延长天数」须在1至{cap}之间（{case.item.legal_basis or '依事项规定'}）"})
+        unit = UNIT_LABELS.get(case.item.unit, case.item.unit)
+        raise ServiceError("延长时限超出上限", 422, {"extension_days": f"「延长时限」须在1至{cap}{unit}之间"
+                                                              f"（{case.item.legal_basis or '依事项规定'}）"})
 
 
 def _decision_record(values: dict[str, Any], user: User) -> dict[str, Any]:

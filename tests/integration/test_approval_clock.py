@@ -82,7 +82,7 @@ def test_extension_once_within_the_cap_and_expert_review_off_the_clock(client):
     first_due = case_of(declaration, "authorisation").due_at
     over = step(client, "sfg_banli", declaration, "authorisation",
                 {"decision": "extend", "extension_days": "41", "opinion": "需征求相关部门意见"}, expect=422)
-    assert "须在1至40之间" in over.data.decode()
+    assert "「延长时限」须在1至40个工作日之间" in over.data.decode()
     step(client, "sfg_banli", declaration, "authorisation",
          {"decision": "extend", "extension_days": "10", "opinion": "需征求相关部门意见"})
     extended = case_of(declaration, "authorisation")
