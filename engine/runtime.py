@@ -447,6 +447,22 @@ class Runtime:
                                                                **(detail or {})}))
         return human
 
+    def cancel(self, session: Session, instance_id: int, actor: str, reason: str) -> bool:
+        """Stop a running instance for good (a draft its owner deletes): under its row lock its open tasks and
+        timers go and it is marked cancelled; the trail keeps the act and the reason. False when it was not
+        running (already completed or cancelled: nothing to do)."""
+        row = session.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
+        if row is None or row.status != "running":
+            return False
+        session.execute(delete(HumanTask).where(HumanTask.instance_id == row.id)
+                        .execution_options(synchronize_session="fetch"))
+        session.execute(delete(PendingTimer).where(PendingTimer.instance_id == row.id)
+                        .execution_options(synchronize_session="fetch"))
+        row.status = "cancelled"
+        row.completed_at = row.updated_at = clock.utcnow_naive()
+        self.trail(session, actor, "cancel", row.id, before="running", after="cancelled", detail={"reason": reason})
+        return True
+
     def complete(self, session: Session, instance_id: int, task_id: str, actor: str, data: Mapping[str, Any],
                  action: str = "complete", human: HumanTask | None = None,
                  extra: Mapping[str, Any] | None = None) -> Outcome:

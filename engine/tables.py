@@ -68,7 +68,7 @@ class Instance(Base):
     process_version_id: Mapped[int] = mapped_column(ForeignKey("wf_process_version.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     business_key: Mapped[str | None] = mapped_column(String(100), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running|completed|error
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|completed|error|cancelled
     state: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)

@@ -1,15 +1,10 @@
 """Deleting a draft (issue 14 §5): a 备案 application never submitted, or a 事项申报 still 填报中 with nothing
 submitted. The draft's rows go; its workflow instance is kept as a record, cancelled: no task or timer of it is
-left, and the trail says who cancelled it and why.
-
-The engine has no cancel operation (engine/runtime.py); `cancel_instance` does it from here until it has one.
+left, and the trail says who cancelled it and why (engine Runtime.cancel).
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, select
-
-from engine import clock
-from engine.tables import HumanTask, Instance, PendingTimer
+from sqlalchemy import delete
 
 from ..extensions import db
 from ..models import Attachment, FilingApplication, ItemCase, User
@@ -19,21 +14,8 @@ from .platform import runtime
 
 
 def cancel_instance(instance_id: int | None, actor: str, reason: str) -> None:
-    """Stop a running instance for good: under its row lock, its open tasks and timers are removed and it is marked
-    cancelled (the trail keeps the act)."""
-    if instance_id is None:
-        return
-    row = db.session.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
-    if row is None or row.status != "running":
-        return
-    db.session.execute(delete(HumanTask).where(HumanTask.instance_id == row.id)
-                       .execution_options(synchronize_session="fetch"))
-    db.session.execute(delete(PendingTimer).where(PendingTimer.instance_id == row.id)
-                       .execution_options(synchronize_session="fetch"))
-    row.status = "cancelled"
-    row.completed_at = row.updated_at = clock.utcnow_naive()
-    runtime().trail(db.session, actor, "cancel", row.id, before="running", after="cancelled",
-                    detail={"reason": reason})
+    if instance_id is not None:
+        runtime().cancel(db.session, instance_id, actor, reason)
 
 
 @use_case

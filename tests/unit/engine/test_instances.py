@@ -116,3 +116,20 @@ def test_stale_revision_is_a_conflict_not_a_lost_update(deployed, session):
     session.execute(Instance.__table__.update().where(Instance.id == instance_id).values(revision=Instance.revision + 1))
     with pytest.raises(ConflictError):
         deployed._save(session, row, workflow, "x", [])
+
+
+def test_cancel_stops_a_running_instance_once_and_keeps_the_record(deployed, session):
+    instance_id = start(session, deployed)
+    task_id = session.scalar(select(HumanTask.task_id).where(HumanTask.instance_id == instance_id))
+    assert deployed.cancel(session, instance_id, "u1", "企业删除备案草稿") is True
+    session.commit()
+    row = session.get(Instance, instance_id)
+    assert row.status == "cancelled" and row.completed_at is not None
+    assert session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id)) is None
+    assert session.scalar(select(PendingTimer).where(PendingTimer.instance_id == instance_id)) is None
+    entry = session.scalars(select(TrailEntry).where(TrailEntry.instance_id == instance_id)
+                            .order_by(TrailEntry.id.desc())).first()
+    assert (entry.action, entry.actor, entry.detail["reason"]) == ("cancel", "u1", "企业删除备案草稿")
+    assert deployed.cancel(session, instance_id, "u1", "再删一次") is False  # nothing left to stop
+    with pytest.raises(ConflictError):  # a cancelled instance takes no step
+        deployed.complete(session, instance_id, task_id, "u1", {"filing": {}})
