@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
 
+from ..domain.item_clock import UNIT_WORDS
 from ..domain.workdays import SHANGHAI
 from ..extensions import db
 from .org import Department, Enterprise
@@ -45,7 +46,8 @@ class ApprovalItem(db.Model):
 
     @property
     def limit_text(self) -> str:
-        return f"{self.promised_limit}{UNIT_LABELS.get(self.unit, self.unit)}"
+        """「20个工作日」 or 「60日（自然日）」: the words every page uses for a limit (domain.item_clock)."""
+        return f"{self.promised_limit}{UNIT_WORDS.get(self.unit, self.unit)}"
 
 
 class ItemMaterial(db.Model):

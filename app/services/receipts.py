@@ -24,10 +24,10 @@ from ..documents.certificate import (
     ensure_font,
     fields_table,
     format_cn_date,
-    format_money,
     header,
     para,
 )
+from ..domain.money import amount_text
 from ..domain.workdays import SHANGHAI, UTC
 from ..extensions import db
 from ..formkit import FieldDef, FormDef
@@ -89,7 +89,7 @@ def _shown(field: FieldDef, value: Any) -> str:
         return options[text]
     if field.type in ("money", "computed"):
         try:
-            return format_money(Decimal(text))
+            return amount_text(Decimal(text))  # as the form showed it: 1,200 not 1,200.00
         except InvalidOperation:
             return text
     if field.type == "checkbox" or isinstance(value, bool):
@@ -157,7 +157,7 @@ def declaration_form_pdf(declaration: Declaration) -> bytes:
         ("统一社会信用代码", project.enterprise.uscc), ("建设地点", project.location),
         ("建设规模及内容", project.scale_content),
         ("计划开工 / 竣工", f"{format_cn_date(project.planned_start)} 至 {format_cn_date(project.planned_end)}"),
-        ("总投资（万元）", format_money(project.total_investment)),
+        ("总投资（万元）", amount_text(project.total_investment)),
         ("依法必须招标", "是" if declaration.must_tender else "否")]))
     story += _form_sections(forms_of_instance(declaration.instance_id).get("declaration_questions"),
                             declaration.answers or {}, set())
