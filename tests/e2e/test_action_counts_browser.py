@@ -266,6 +266,7 @@ def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path
     # 企业：from the home page's 待补正 straight to the item, upload, say what changed, submit
     sign_in(page, "qiye")
     walk.click(page.get_by_role("link", name=re.compile("去补正|提交补正")).first, "去补正")
+    page.wait_for_load_state()  # the page's scripts run before the file is chosen, as a person's hand is slower
     box = page.locator("#item-eia")
     walk.files("#item-eia input[type=file] >> nth=0", [str(pdf)], "补正材料")
     upload = box.get_by_role("button", name="上传补正材料", exact=True).first

@@ -33,6 +33,15 @@
     upload(form);
   });
 
+  // A file chosen before this script ran (a fast hand on a slow page) goes up now instead of being forgotten.
+  document.querySelectorAll('form.upload[data-material] input[type=file]').forEach(function (input) {
+    if (input.files && input.files.length) upload(input.form);
+  });
+
+  function enable(form) {
+    form.querySelectorAll('button, input[type=file]').forEach(function (el) { el.disabled = false; });
+  }
+
   function upload(form) {
     var target = targetOf(form);
     if (!target || form.getAttribute('aria-busy') === 'true') return;
@@ -50,7 +59,7 @@
       var fresh = doc.getElementById(target.id);
       form.removeAttribute('aria-busy');
       if (!fresh || (xhr.status >= 500)) {
-        if (button) button.disabled = false;
+        enable(form);
         if (bar) bar.hidden = true;
         say(form, '上传失败（' + xhr.status + '），请重试');
         return;
@@ -67,12 +76,15 @@
     });
     xhr.addEventListener('error', function () {
       form.removeAttribute('aria-busy');
-      if (button) button.disabled = false;
+      enable(form);
       if (bar) bar.hidden = true;
       say(form, '网络错误，文件未上传，请重试');
     });
+    var data = new FormData(form);  // before the file box is disabled: a disabled box is not sent
+    var input = form.querySelector('input[type=file]');
+    if (input) input.disabled = true;  // no second choice while this one goes up (the row is replaced after)
     if (button) button.disabled = true;
     say(form, '正在上传…');
-    xhr.send(new FormData(form));
+    xhr.send(data);
   }
 })();
