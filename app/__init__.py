@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .config import load_config
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate, session_scope
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -85,13 +85,11 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 @contextmanager
 def _scope(app: Flask) -> Iterator[Session]:
+    """session_scope in an app context of its own (the scheduler's thread has none), the session removed after."""
     with app.app_context():
         try:
-            yield db.session
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+            with session_scope() as session:
+                yield session
         finally:
             db.session.remove()
 

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import io
 import time as timer
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.scheduler import run_due_timers
 from engine.tables import HumanTask, PendingTimer
 
 from ..domain.workdays import SHANGHAI, UTC
-from ..extensions import db
+from ..extensions import db, session_scope
 from ..models import Declaration, Department, Enterprise, FilingApplication, ItemMaterial, Permit, PostRequest, Project, User
 from ..services import ServiceError, approval, calendar, filing, permits, post_requests, projects, uploads
 from ..services.platform import runtime
@@ -530,16 +528,6 @@ def _exists(username: str, name: str) -> bool:
                                                       Project.name == name).limit(1)) is not None
 
 
-@contextmanager
-def _timer_scope() -> Iterator[Session]:
-    try:
-        yield db.session
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
 def _fire_timers_as_they_fell_due() -> int:
     """Reminders, yellow and red lights, lapses: each timer the samples left due fires at its own moment, the
     clock stepping from one due time to the next up to now, so notices and SMS carry the time they would have."""
@@ -552,13 +540,13 @@ def _fire_timers_as_they_fell_due() -> int:
             if due is None or due.replace(tzinfo=UTC) > clock.now():
                 break
             clock.travel_to(due.replace(tzinfo=UTC) + timedelta(seconds=1))
-            count = run_due_timers(runtime(), _timer_scope)
+            count = run_due_timers(runtime(), session_scope)
             fired += count
             if not count:  # one that failed backs off (see runtime): the scheduler retries it later
                 break
     finally:
         _now()
-    return fired + run_due_timers(runtime(), _timer_scope)
+    return fired + run_due_timers(runtime(), session_scope)
 
 
 def seed_samples(echo: Callable[[str], None] | None = None) -> Report:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from app.extensions import db
+from app.extensions import db, session_scope
 from app.models import FilingApplication, HumanTask, Project
 from app.services.calendar import today
 from tests.conftest import login
@@ -88,12 +86,4 @@ def field_errors(body: str) -> dict[str, str]:
             for field in page.xpath("//div[contains(concat(' ', @class, ' '), ' has-error ')]")}
 
 
-@contextmanager
-def db_scope() -> Iterator:
-    """The scheduler's unit of work on the test's session: commit on success, roll back on error."""
-    try:
-        yield db.session
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+db_scope = session_scope  # the scheduler's unit of work on the test's session
