@@ -67,6 +67,8 @@ def apply():
     if request.method == "GET":
         return _apply_page({"department_id": request.args.get("department_id", "")}, {})
     raw = _raw()
+    if raw.get("action") == "list_items":  # without script: the chosen unit's items, nothing checked or saved
+        return _apply_page({k: v for k, v in raw.items() if k not in ("password", "password2", "sms_code")}, {})
     try:
         applied = staff.apply(raw)
     except ServiceError as exc:

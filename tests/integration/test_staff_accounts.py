@@ -196,6 +196,22 @@ def test_the_items_endpoint_lists_the_units_type(client):
     assert client.get("/staff/apply/items?department_id=999999").status_code == 404
 
 
+def test_without_script_the_units_items_are_listed_by_a_button_that_saves_nothing(client):
+    from tests.integration.snapshot import world
+
+    before = world()
+    response = client.post("/staff/apply", data={"action": "list_items", "real_name": "李新",
+                                                 "department_id": str(department("江门市自然资源局").id),
+                                                 "password": "Secret@2026"})
+    assert response.status_code == 200 and world() == before
+    page = lxml.html.fromstring(response.data)
+    listed = set(page.xpath("//input[@name='accept']/@value"))
+    assert "land_site" in listed and "proposal" not in listed
+    assert page.xpath("string(//input[@id='f_real_name']/@value)") == "李新"  # what was typed stays
+    assert page.xpath("string(//input[@id='f_password']/@value)") == ""  # but never a password
+    assert not page.xpath("//div[contains(@class, 'flash') and contains(@class, 'error')]")
+
+
 def test_status_lookup_needs_the_phones_code(client, fresh):
     row = apply(client)
     number = row.user.phone

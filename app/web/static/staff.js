@@ -58,6 +58,8 @@
     body.appendChild(row);
   }
   if (unit && table) {
+    var lister = document.getElementById('list-items');  // the no-script way to the same list
+    if (lister) lister.remove();
     unit.addEventListener('change', function () {
       var body = table.tBodies[0];
       if (!unit.value) {
