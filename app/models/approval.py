@@ -45,6 +45,11 @@ class ApprovalItem(db.Model):
         order_by="ItemMaterial.sort", cascade="all, delete-orphan", lazy="selectin")
 
     @property
+    def unit_label(self) -> str:
+        """「个工作日」 or 「日」 after a number of this item's days (法定时限, 延长上限)."""
+        return UNIT_LABELS.get(self.unit, self.unit)
+
+    @property
     def limit_text(self) -> str:
         """「20个工作日」 or 「60日（自然日）」: the words every page uses for a limit (domain.item_clock)."""
         return f"{self.promised_limit}{UNIT_WORDS.get(self.unit, self.unit)}"

@@ -30,7 +30,6 @@ from ..models import (
     Region,
     User,
 )
-from ..models.approval import UNIT_LABELS
 from . import (
     ServiceError,
     calendar,
@@ -445,8 +444,7 @@ def _check_extension(case: ItemCase, raw: dict[str, Any]) -> None:
     if cap <= 0:
         raise ServiceError("该事项不允许延长办理时限", 422, {"extension_days": "该事项的法定时限不可延长"})
     if not 1 <= days <= cap:
-        unit = UNIT_LABELS.get(case.item.unit, case.item.unit)
-        raise ServiceError("延长时限超出上限", 422, {"extension_days": f"「延长时限」须在1至{cap}{unit}之间"
+        raise ServiceError("延长时限超出上限", 422, {"extension_days": f"「延长时限」须在1至{cap}{case.item.unit_label}之间"
                                                               f"（{case.item.legal_basis or '依事项规定'}）"})
 
 

@@ -59,13 +59,13 @@ def by_stage(rows: Sequence[ApprovalItem]) -> list[tuple[str, list[ApprovalItem]
 
 def limit_text(item: ApprovalItem) -> str:
     """E.g. 20个工作日（法定20个工作日）; 20个工作日（法律法规未规定时限）."""
-    unit = UNIT_LABELS.get(item.unit, item.unit)
+    unit = item.unit_label
     statutory = f"法定{item.statutory_limit}{unit}" if item.statutory_limit else "法律法规未规定时限"
     return f"{item.promised_limit}{unit}（{statutory}）"
 
 
 def extension_text(item: ApprovalItem) -> str:
-    return f"{item.max_extension}{UNIT_LABELS.get(item.unit, item.unit)}" if item.max_extension else "不可延长"
+    return f"{item.max_extension}{item.unit_label}" if item.max_extension else "不可延长"
 
 
 def item_values(item: ApprovalItem) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import KIND_LABELS, ApprovalItem, Department, StudioChange, User
-from ..models.approval import UNIT_LABELS
 from . import studio_log
 
 AREA = "items"
@@ -30,7 +29,7 @@ _LEVELS = {"county": "县级", "city": "市级", "province": "省级"}
 
 def _shown(item: ApprovalItem, name: str) -> str:
     value = getattr(item, name)
-    unit = UNIT_LABELS.get(item.unit, item.unit)
+    unit = item.unit_label
     if name == "kinds":
         return "、".join(KIND_LABELS.get(k, k) for k in value or [])
     if name == "level":
