@@ -15,7 +15,12 @@ from datetime import timedelta
 from playwright.sync_api import Locator, Page, expect
 
 from app.services.calendar import today
-from tests.e2e.test_browser import AUTHORITY, PASSWORD
+
+# Signing in and out goes through test_browser's helpers, not the Walk: the walk-through left them out of its
+# figures too.
+from tests.e2e.test_browser import AUTHORITY
+from tests.e2e.test_browser import login as sign_in
+from tests.e2e.test_browser import logout as sign_out
 
 BEFORE = {"备案": 48, "核准（两个事项）": 100}  # actions in the walk-through of 2026-11-30 (report.md)
 
@@ -70,19 +75,6 @@ class Walk:
     def files(self, selector: str, paths: list, what: str) -> None:
         self.page.set_input_files(selector, paths)
         self._count(f"选择文件 {what}")
-
-
-def sign_in(page: Page, username: str) -> None:
-    """Not counted: the walk-through left sign-in out of its figures too."""
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.locator("header .who")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="退出").click()
 
 
 def to_todo(walk: Walk) -> None:
@@ -196,6 +188,32 @@ def open_step(walk: Walk, number: str, step: str) -> None:
         walk.click(row.get_by_role("link", name="办理"), f"办理 {step}")
 
 
+def accept(walk: Walk, acceptor: str, number: str) -> None:
+    """受理 of an item by a department's acceptor: the platform's 项目代码核验 needs no tick."""
+    page = walk.page
+    sign_in(page, acceptor)
+    open_step(walk, number, "受理")
+    walk.tick(page.get_by_label("受理", exact=True), "受理")
+    walk.click(page.get_by_role("button", name="提交受理意见"), "提交受理意见")
+    sign_out(page)
+
+
+def review_and_approve(walk: Walk, handler: str, number: str, review: str, doc_number: str, doc_title: str,
+                       opinion: str) -> None:
+    """办理 审查完毕, then the 办结 step that opens at once, filled up to its submit (the caller may add the tender)."""
+    page = walk.page
+    sign_in(page, handler)
+    open_step(walk, number, "办理")
+    walk.tick(page.get_by_label("审查完毕，提交办结"), "审查完毕")
+    walk.type("#f_opinion", review)
+    walk.click(page.get_by_role("button", name="提交办理意见"), "提交办理意见")
+    expect(page.locator(".flash.success")).to_contain_text("已在您名下")
+    walk.tick(page.get_by_label("准予许可"), "准予许可")
+    walk.ensure("#f_doc_number", doc_number)  # the department's next 文号 when it has issued one before
+    walk.ensure("#f_doc_title", doc_title)  # 「关于…的批复」 as usual for the item
+    walk.type("#f_opinion", opinion)
+
+
 def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path):
     from tests.integration.approval_helpers import pdf_bytes
 
@@ -249,11 +267,7 @@ def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path
     sign_out(page)
 
     # 生态环境：受理; 办理 asks for 补正
-    sign_in(page, "hb_shouli")
-    open_step(walk, number, "受理")
-    walk.tick(page.get_by_label("受理", exact=True), "受理")
-    walk.click(page.get_by_role("button", name="提交受理意见"), "提交受理意见")
-    sign_out(page)
+    accept(walk, "hb_shouli", number)
     sign_in(page, "hb_banli")
     open_step(walk, number, "办理")
     walk.tick(page.locator("input[name=missing_material]").first, "补正材料")
@@ -279,35 +293,15 @@ def test_two_item_authorisation_takes_a_third_fewer_actions(page: Page, tmp_path
     sign_out(page)
 
     # 生态环境 办理 (the step came back to hb_banli) → 办结 opens at once
-    sign_in(page, "hb_banli")
-    open_step(walk, number, "办理")
-    walk.tick(page.get_by_label("审查完毕，提交办结"), "审查完毕")
-    walk.type("#f_opinion", "材料齐全，同意")
-    walk.click(page.get_by_role("button", name="提交办理意见"), "提交办理意见")
-    expect(page.locator(".flash.success")).to_contain_text("已在您名下")
-    walk.tick(page.get_by_label("准予许可"), "准予许可")
-    walk.ensure("#f_doc_number", "江环审〔2026〕921号")  # the department's next 文号 when it has issued one before
-    walk.ensure("#f_doc_title", "关于新材料产业园项目环境影响报告表的批复")  # 「关于…的批复」 as usual for the item
-    walk.type("#f_opinion", "同意该项目按报告表所列内容建设。")
+    review_and_approve(walk, "hb_banli", number, "材料齐全，同意", "江环审〔2026〕921号",
+                       "关于新材料产业园项目环境影响报告表的批复", "同意该项目按报告表所列内容建设。")
     walk.click(page.get_by_role("button", name="提交办结意见"), "提交办结意见")
     sign_out(page)
 
     # 发展改革：受理; 办理 → 办结（含招标核准）, the tender opinion already set from the answers
-    sign_in(page, "sfg_shouli")
-    open_step(walk, number, "受理")
-    walk.tick(page.get_by_label("受理", exact=True), "受理")
-    walk.click(page.get_by_role("button", name="提交受理意见"), "提交受理意见")
-    sign_out(page)
-    sign_in(page, "sfg_banli")
-    open_step(walk, number, "办理")
-    walk.tick(page.get_by_label("审查完毕，提交办结"), "审查完毕")
-    walk.type("#f_opinion", "符合产业政策和规划")
-    walk.click(page.get_by_role("button", name="提交办理意见"), "提交办理意见")
-    expect(page.locator(".flash.success")).to_contain_text("已在您名下")
-    walk.tick(page.get_by_label("准予许可"), "准予许可")
-    walk.ensure("#f_doc_number", "江发改核准〔2026〕907号")  # the department's next 文号 when it has issued one before
-    walk.ensure("#f_doc_title", "关于新材料产业园项目核准的批复")  # 「关于…的批复」 as usual for the item
-    walk.type("#f_opinion", "同意建设。")
+    accept(walk, "sfg_shouli", number)
+    review_and_approve(walk, "sfg_banli", number, "符合产业政策和规划", "江发改核准〔2026〕907号",
+                       "关于新材料产业园项目核准的批复", "同意建设。")
     for package, values in {"survey": ("不招标", "—", "—"), "design": ("不招标", "—", "—"),
                             "works": ("全部招标", "公开招标", "委托招标"), "supervision": ("不招标", "—", "—"),
                             "goods": ("不招标", "—", "—")}.items():
